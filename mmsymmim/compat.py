@@ -1,0 +1,107 @@
+"""The one place for run-time workarounds to the upstream OpenMMLab stack.
+
+Install-time workarounds (mmcv's C++20 build flag, pins) live in
+``tools/setup.sh``. Each fix here says why it exists and when to drop it.
+Imported first by ``import mmsymmim``.
+"""
+import os
+import os.path as osp
+import tempfile
+
+import mmengine
+import numpy as np
+import torch
+from mmengine.fileio.backends.local_backend import LocalBackend
+from mmengine.logging import HistoryBuffer, MessageHub
+
+_BUFFER_TAG = '__mmsymmim_history_buffer__'
+
+
+# --- 1. Resume under torch's weights_only=True default -----------------------
+# Why: torch >= 2.6 loads checkpoints with weights_only=True. mmengine 0.10.7
+# saves the message hub as HistoryBuffer objects holding NumPy arrays, so
+# `Runner(resume=True)` dies ("Unsupported global: HistoryBuffer"), and
+# allow-listing fails further on NumPy 2's pickles (mmengine issue 1655).
+# Fix: the message hub's state is written as tensors and plain Python values,
+# and read back into HistoryBuffers, so every checkpoint mmsymmim writes loads
+# with weights_only=True; loading is untouched (user files stay safe).
+# Drop when mmengine releases its fix (after 0.10.7).
+def _to_plain(value):
+    """NumPy values to tensors / Python scalars, recursively."""
+    if isinstance(value, HistoryBuffer):
+        return {
+            _BUFFER_TAG: True,
+            'log': torch.from_numpy(
+                np.asarray(value._log_history, dtype=np.float64)),
+            'count': torch.from_numpy(
+                np.asarray(value._count_history, dtype=np.int64)),
+            'max_length': int(value.max_length),
+        }
+    if isinstance(value, np.ndarray):
+        return torch.from_numpy(np.ascontiguousarray(value))
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, dict):
+        return type(value)((k, _to_plain(v)) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return type(value)(_to_plain(v) for v in value)
+    return value
+
+
+def _from_plain(value):
+    """Inverse of :func:`_to_plain` for history buffers."""
+    if isinstance(value, dict) and value.get(_BUFFER_TAG):
+        return HistoryBuffer(value['log'].tolist(), value['count'].tolist(),
+                             value['max_length'])
+    if isinstance(value, dict):
+        return type(value)((k, _from_plain(v)) for k, v in value.items())
+    return value
+
+
+_hub_state_dict = MessageHub.state_dict
+_hub_load_state_dict = MessageHub.load_state_dict
+
+
+def _plain_state_dict(self) -> dict:
+    return _to_plain(_hub_state_dict(self))
+
+
+def _plain_load_state_dict(self, state_dict) -> None:
+    if isinstance(state_dict, dict):
+        state_dict = dict(state_dict)
+        state_dict['log_scalars'] = _from_plain(state_dict['log_scalars'])
+    _hub_load_state_dict(self, state_dict)
+
+
+MessageHub.state_dict = _plain_state_dict
+MessageHub.load_state_dict = _plain_load_state_dict
+
+
+# --- 2. Atomic checkpoint (and other local file) writes ----------------------
+# Why: mmengine's LocalBackend.put opens the target with 'wb' and writes, so a
+# run killed while saving leaves a truncated checkpoint under the final name
+# (and `--resume` picks it as the latest). Writing to a temporary file in the
+# same folder and renaming it over the target is atomic on POSIX.
+# Drop when mmengine's LocalBackend writes atomically.
+def _atomic_put(self, obj: bytes, filepath) -> None:
+    filepath = str(filepath)
+    folder = osp.dirname(osp.abspath(filepath))
+    mmengine.mkdir_or_exist(folder)
+    fd, tmp = tempfile.mkstemp(
+        dir=folder, prefix='.' + osp.basename(filepath), suffix='.tmp')
+    try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; keep open()'s mode
+        with os.fdopen(fd, 'wb') as f:
+            f.write(obj)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, filepath)
+    except BaseException:
+        if osp.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+LocalBackend.put = _atomic_put

@@ -1,0 +1,160 @@
+"""SymMIM's symmetric (checkerboard) mask.
+
+Patch ``(i, j)`` of an ``H x W`` token grid is masked when::
+
+    (floor(i / k) + floor(j / k) + phase) mod 2 == 1
+
+``k`` is the block scale in tokens (k = 1: the fine board of single tokens; k = 2
+for ViT/16 gives 32-px blocks, the published setting for the momentum encoder).
+Exactly half the tokens are masked when both sides of the grid divide by ``2k``;
+otherwise the board is cut at the border and the count depends on the phase
+(ViT-B/16 at 224 px: 14 x 14 tokens, k = 2 gives a 7 x 7 board of blocks, so 96
+or 100 of 196 tokens). For k = 1 on an even grid every masked token's left-right
+mirror is visible.
+"""
+from numbers import Integral
+from typing import List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import torch
+from mmcv.transforms import BaseTransform
+
+from mmpretrain.registry import TRANSFORMS
+
+PHASES = (0, 1, 'random')
+
+
+def checkerboard_mask(grid: Tuple[int, int], scales: torch.Tensor,
+                      phases: torch.Tensor) -> torch.Tensor:
+    """Symmetric masks for a batch, without a Python loop over it.
+
+    Args:
+        grid: token grid ``(H, W)``.
+        scales: ``(N,)`` integer block scales k, one per mask.
+        phases: ``(N,)`` integer phases in {0, 1}, one per mask.
+
+    Returns:
+        ``(N, H, W)`` bool tensor on ``scales.device``; True = masked.
+    """
+    h, w = grid
+    device = scales.device
+    i = torch.arange(h, device=device).view(1, h, 1)
+    j = torch.arange(w, device=device).view(1, 1, w)
+    k = scales.view(-1, 1, 1)
+    p = phases.view(-1, 1, 1)
+    return (torch.div(i, k, rounding_mode='floor') +
+            torch.div(j, k, rounding_mode='floor') + p) % 2 == 1
+
+
+def _check_scales(field: str, scale, grid: Tuple[int, int]) -> List[int]:
+    values = list(scale) if isinstance(scale, Sequence) else [scale]
+    if not values or not all(
+            isinstance(v, Integral) and not isinstance(v, bool) and v >= 1
+            for v in values):
+        raise ValueError(f'SymmetricMaskGenerator: `{field}` must be a '
+                         f'positive int or a non-empty list of them, got '
+                         f'{scale!r}')
+    limit = min(grid) - 1
+    too_big = [v for v in values if v > limit]
+    if too_big:
+        raise ValueError(
+            f'SymmetricMaskGenerator: `{field}`={scale!r} is too large for '
+            f'the {grid[0]}x{grid[1]} token grid: a block of {too_big[0]} '
+            f'tokens leaves one block per side (all or nothing masked). '
+            f'Allowed scales: 1..{limit}.')
+    return [int(v) for v in values]
+
+
+def _check_phase(field: str, phase) -> Union[int, str]:
+    if phase not in PHASES or isinstance(phase, bool):
+        raise ValueError(f'SymmetricMaskGenerator: `{field}` must be one of '
+                         f'{PHASES}, got {phase!r}')
+    return phase
+
+
+@TRANSFORMS.register_module()
+class SymmetricMaskGenerator(BaseTransform):
+    """Symmetric checkerboard masks for SymMIM, one per view of a sample.
+
+    Put it after ``MultiView`` (or after a single-view pipeline). It adds
+    ``results['mask']`` (online encoder) and, unless ``ema_scale`` is None,
+    ``results['ema_mask']`` (momentum encoder): bool tensors of shape
+    ``(V, H, W)`` for V views, or ``(H, W)`` for a single image; True = masked.
+    Pack them with ``PackInputs(algorithm_keys=['ema_mask'])`` (``mask`` is
+    packed by default), as mmpretrain's SimMIM masks travel.
+
+    Args:
+        input_size (int): image side in pixels (square inputs).
+        model_patch_size (int): the ViT's patch size; must divide input_size.
+        scale (int | list[int]): block scale k of the online mask, in tokens.
+            A list is sampled uniformly per image and view. Defaults to 1
+            (the paper's fine board).
+        phase (0 | 1 | 'random'): board phase of the online mask. 'random'
+            draws it per image and view. Defaults to 'random'.
+        ema_scale (int | list[int] | None): block scale of the momentum
+            encoder's mask; None gives no ``ema_mask``. Defaults to 2 (32 px
+            blocks for ViT/16, the published setting).
+        ema_phase (0 | 1 | 'random'): phase of the EMA mask. Defaults to
+            'random'.
+    """
+
+    def __init__(self,
+                 input_size: int = 224,
+                 model_patch_size: int = 16,
+                 scale: Union[int, Sequence[int]] = 1,
+                 phase: Union[int, str] = 'random',
+                 ema_scale: Optional[Union[int, Sequence[int]]] = 2,
+                 ema_phase: Union[int, str] = 'random') -> None:
+        for name, v in (('input_size', input_size),
+                        ('model_patch_size', model_patch_size)):
+            if not isinstance(v, Integral) or v < 1:
+                raise ValueError(f'SymmetricMaskGenerator: `{name}` must be '
+                                 f'a positive int, got {v!r}')
+        if input_size % model_patch_size:
+            raise ValueError(
+                f'SymmetricMaskGenerator: `input_size`={input_size} is not '
+                f'divisible by `model_patch_size`={model_patch_size}; allowed '
+                f'input sizes are multiples of {model_patch_size}.')
+        self.input_size = input_size
+        self.model_patch_size = model_patch_size
+        self.grid = (input_size // model_patch_size, ) * 2
+        self.scales = _check_scales('scale', scale, self.grid)
+        self.phase = _check_phase('phase', phase)
+        self.ema_scales = (None if ema_scale is None else _check_scales(
+            'ema_scale', ema_scale, self.grid))
+        self.ema_phase = _check_phase('ema_phase', ema_phase)
+
+    def _draw(self, n: int, scales: List[int], phase) -> torch.Tensor:
+        """``(n, H, W)`` masks with scales and phases drawn per mask."""
+        k = np.random.choice(scales, size=n)
+        p = (np.random.randint(0, 2, size=n)
+             if phase == 'random' else np.full(n, phase))
+        return checkerboard_mask(self.grid, torch.from_numpy(k),
+                                 torch.from_numpy(p))
+
+    def _num_views(self, img) -> Optional[int]:
+        views = img if isinstance(img, list) else [img]
+        for view in views:
+            h, w = view.shape[:2]
+            if (h, w) != (self.input_size, self.input_size):
+                raise ValueError(
+                    f'SymmetricMaskGenerator: image is {h}x{w} but '
+                    f'`input_size`={self.input_size}; crop or resize to '
+                    f'{self.input_size}x{self.input_size} before masking.')
+        return len(views) if isinstance(img, list) else None
+
+    def transform(self, results: dict) -> dict:
+        views = self._num_views(results['img'])
+        n = views or 1
+        mask = self._draw(n, self.scales, self.phase)
+        results['mask'] = mask if views else mask[0]
+        if self.ema_scales is not None:
+            ema = self._draw(n, self.ema_scales, self.ema_phase)
+            results['ema_mask'] = ema if views else ema[0]
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(input_size={self.input_size}, '
+                f'model_patch_size={self.model_patch_size}, '
+                f'scale={self.scales}, phase={self.phase!r}, '
+                f'ema_scale={self.ema_scales}, ema_phase={self.ema_phase!r})')

@@ -1,0 +1,3 @@
+from .hooks import KNNEvalHook
+
+__all__ = ['KNNEvalHook']

@@ -1,0 +1,78 @@
+"""Report k-NN accuracy of the frozen encoder before and after training."""
+import json
+import os
+import os.path as osp
+from typing import Optional
+
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+
+from mmpretrain.registry import HOOKS
+from ...evaluation.knn import knn_accuracy
+
+
+@HOOKS.register_module()
+class KNNEvalHook(Hook):
+    """k-NN top-1 of ``model.extract_feat`` features on a labelled set.
+
+    Runs once before training (the randomly initialised encoder, unless the
+    run resumes) and once after it, logs both, writes ``knn.json`` to the work
+    dir and prints a two-line summary.
+
+    Args:
+        bank_dataloader (dict): loader of labelled images for the memory bank.
+        test_dataloader (dict): loader of labelled images to classify.
+        num_classes (int): number of classes.
+        k (int): neighbours. Defaults to 20.
+        temperature (float): vote temperature. Defaults to 0.07.
+    """
+    priority = 'LOW'
+
+    def __init__(self,
+                 bank_dataloader: dict,
+                 test_dataloader: dict,
+                 num_classes: int,
+                 k: int = 20,
+                 temperature: float = 0.07) -> None:
+        self.bank_cfg = bank_dataloader
+        self.test_cfg = test_dataloader
+        self.num_classes = num_classes
+        self.k = k
+        self.temperature = temperature
+        self.results = {}
+        self._loaders: Optional[tuple] = None
+
+    def _evaluate(self, runner, label: str) -> float:
+        from mmengine.runner import Runner
+        if self._loaders is None:
+            self._loaders = (Runner.build_dataloader(self.bank_cfg),
+                             Runner.build_dataloader(self.test_cfg))
+        model = runner.model.module if is_model_wrapper(
+            runner.model) else runner.model
+        acc = knn_accuracy(model, *self._loaders, self.num_classes, self.k,
+                           self.temperature)
+        self.results[label] = acc
+        runner.logger.info(f'k-NN top-1 (k={self.k}) {label}: {acc:.2f} %')
+        return acc
+
+    def before_train(self, runner) -> None:
+        label = ('random init' if runner.iter == 0 else
+                 f'resumed at iter {runner.iter}')
+        self._evaluate(runner, label)
+
+    def after_train(self, runner) -> None:
+        self._evaluate(runner, f'after {runner.iter} iters')
+        n_test = len(self._loaders[1].dataset)
+        n_bank = len(self._loaders[0].dataset)
+        lines = [f'k-NN top-1 (k={self.k}, bank {n_bank} images, '
+                 f'{n_test} test images):']
+        lines += [f'  {name:<24s} {acc:6.2f} %'
+                  for name, acc in self.results.items()]
+        runner.logger.info('\n'.join(lines))
+        if runner.rank == 0:
+            print('\n'.join(lines), flush=True)
+            path = osp.join(runner.work_dir, 'knn.json')
+            with open(path + '.tmp', 'w') as f:
+                json.dump(dict(k=self.k, bank=n_bank, test=n_test,
+                               top1=self.results), f, indent=2)
+            os.replace(path + '.tmp', path)

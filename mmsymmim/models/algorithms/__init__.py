@@ -1,0 +1,3 @@
+from .symmim import SymMIM
+
+__all__ = ['SymMIM']

@@ -1,0 +1,205 @@
+"""SymMIM: masked image modeling with symmetric masks plus a MoCo-v3 branch.
+
+Nguyen & Park, "Symmetric masking strategy enhances the performance of masked
+image modeling", ICPR 2024 (arXiv 2408.12772).
+
+One step, for two augmented views x1, x2 of a batch (``MultiView``)::
+
+    online encoder  : t_v = ViT(x_v, fine mask_v)           (mask token)
+    MIM branch      : L_mim = SimMIMHead(decoder(t_v patches), x_v, mask_v)
+    contrastive     : q_v = predictor(projector(t_v[cls]))
+    momentum (EMA)  : k_v = projector_ema(ViT_ema(x_v, coarse ema_mask_v)[cls])
+                      theta_ema <- m theta_ema + (1 - m) theta   (cosine m)
+    L_con = InfoNCE(q_1, k_2) + InfoNCE(q_2, k_1)   (negatives: all ranks)
+    L     = w_mim * L_mim + w_con * L_con
+
+Choices the paper leaves open, with the defaults taken here:
+  * ``symmetric=True``: both views go through the online and the momentum
+    encoder and the contrastive loss is symmetrised, as in MoCo v3;
+    ``L_mim`` is the mean over the masked pixels of both views.
+  * ``ema_masked=True``: the momentum encoder sees its own coarse board (the
+    paper's figure 3 setting); False feeds it the full view (MoCo v3 keys).
+  * ``norm_target=False``: SimMIM's raw (normalised-image) pixel targets;
+    True uses MAE's per-patch normalised targets.
+  * The EMA momentum follows MoCo v3's cosine schedule (mmpretrain's
+    ``CosineEMA``): mmengine's ``momentum`` is 1 - m, so ``base_momentum``
+    0.01 means m = 0.99 rising to 1.
+"""
+from typing import Dict, List, Optional, Union
+
+import torch
+import torch.nn as nn
+
+from mmpretrain.models.selfsup.base import BaseSelfSupervisor
+from mmpretrain.models.utils import CosineEMA
+from mmpretrain.registry import MODELS
+from mmpretrain.structures import DataSample
+
+
+@MODELS.register_module()
+class SymMIM(BaseSelfSupervisor):
+    """SymMIM algorithm.
+
+    Args:
+        backbone (dict): online encoder, a ViT taking ``(x, mask)`` such as
+            :class:`SymMIMViT`.
+        neck (dict): projector on the class token (MoCo v3 ``NonLinearNeck``).
+        head (dict): contrastive head with the predictor
+            (``MoCoV3Head``: InfoNCE, keys gathered across processes).
+        mim_neck (dict): pixel decoder on the patch tokens
+            (``SimMIMLinearDecoder``).
+        mim_head (dict): reconstruction loss on masked pixels (``SimMIMHead``).
+        base_momentum (float): initial EMA momentum in mmengine's convention
+            (1 - m). Defaults to 0.01.
+        end_momentum (float): final one. Defaults to 0 (m = 1).
+        mim_loss_weight (float): w_mim. Defaults to 1.
+        con_loss_weight (float): w_con. Defaults to 1.
+        symmetric (bool): symmetrise over the two views. Defaults to True.
+        ema_masked (bool): mask the momentum encoder's view with
+            ``ema_mask``. Defaults to True.
+        norm_target (bool): per-patch normalised pixel targets.
+            Defaults to False.
+    """
+
+    def __init__(self,
+                 backbone: dict,
+                 neck: dict,
+                 head: dict,
+                 mim_neck: dict,
+                 mim_head: dict,
+                 base_momentum: float = 0.01,
+                 end_momentum: float = 0.,
+                 mim_loss_weight: float = 1.,
+                 con_loss_weight: float = 1.,
+                 symmetric: bool = True,
+                 ema_masked: bool = True,
+                 norm_target: bool = False,
+                 pretrained: Optional[str] = None,
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[Union[List[dict], dict]] = None) -> None:
+        super().__init__(
+            backbone=backbone,
+            neck=neck,
+            head=head,
+            pretrained=pretrained,
+            data_preprocessor=data_preprocessor,
+            init_cfg=init_cfg)
+        self.mim_neck = MODELS.build(mim_neck)
+        self.mim_head = MODELS.build(mim_head)
+        self.mim_loss_weight = mim_loss_weight
+        self.con_loss_weight = con_loss_weight
+        self.symmetric = symmetric
+        self.ema_masked = ema_masked
+        self.norm_target = norm_target
+        self.momentum_encoder = CosineEMA(
+            self._online_encoder(),
+            momentum=base_momentum,
+            end_momentum=end_momentum)
+
+    def _online_encoder(self) -> nn.ModuleDict:
+        """The modules the EMA tracks: backbone and projector."""
+        return nn.ModuleDict(dict(backbone=self.backbone, neck=self.neck))
+
+    def extract_feat(self, inputs: torch.Tensor):
+        """Backbone features of unmasked images (for k-NN, probing, transfer)."""
+        return self.backbone(inputs)
+
+    # ---------------------------------------------------------------- steps
+    @staticmethod
+    def _masks(data_samples: List[DataSample], key: str,
+               num_views: int) -> torch.Tensor:
+        """Stack per-sample masks into ``(V, B, h, w)``."""
+        if not all(key in ds for ds in data_samples):
+            hint = ('SymmetricMaskGenerator(...)' if key == 'mask' else
+                    "SymmetricMaskGenerator(ema_scale=...) and "
+                    "PackInputs(algorithm_keys=['ema_mask'])")
+            raise KeyError(f'SymMIM needs `{key}` in every data sample: add '
+                           f'{hint} to the train pipeline')
+        masks = torch.stack([ds.get(key) for ds in data_samples])
+        if masks.dim() == 3:
+            masks = masks.unsqueeze(1)
+        if masks.shape[1] != num_views:
+            raise ValueError(f'SymMIM: `{key}` holds {masks.shape[1]} view(s) '
+                             f'per sample but the batch has {num_views}')
+        return masks.transpose(0, 1)
+
+    def patch_targets(self, images: torch.Tensor) -> torch.Tensor:
+        """Pixel targets ``(B, C, H, W)``; per-patch normalised if asked."""
+        if not self.norm_target:
+            return images
+        p = self.mim_head.patch_size
+        B, C, H, W = images.shape
+        x = images.reshape(B, C, H // p, p, W // p, p)
+        x = x.permute(0, 2, 4, 1, 3, 5).reshape(B, H // p, W // p, -1)
+        mean = x.mean(dim=-1, keepdim=True)
+        var = x.var(dim=-1, keepdim=True)
+        x = (x - mean) / (var + 1.e-6)**.5
+        x = x.reshape(B, H // p, W // p, C, p, p).permute(0, 3, 1, 4, 2, 5)
+        return x.reshape(B, C, H, W)
+
+    def reconstruction_loss(self, tokens: torch.Tensor, images: torch.Tensor,
+                            mask: torch.Tensor) -> torch.Tensor:
+        """L1 (or the head's criterion) on masked pixels.
+
+        tokens ``(B, extra + h*w, C)``, images ``(B, 3, H, W)``, mask
+        ``(B, h, w)``.
+        """
+        patches = tokens[:, self.backbone.num_extra_tokens:]
+        B, L, C = patches.shape
+        h, w = mask.shape[-2:]
+        feat = patches.transpose(1, 2).reshape(B, C, h, w)
+        rec = self.mim_neck(feat)
+        return self.mim_head.loss(rec, self.patch_targets(images), mask)
+
+    def project(self, cls_tokens: torch.Tensor, n: int) -> List[torch.Tensor]:
+        """Projector per view (BatchNorm statistics per view, as MoCo v3)."""
+        return [self.neck((c, ))[0] for c in cls_tokens.chunk(n)]
+
+    @torch.no_grad()
+    def momentum_keys(self, views: List[torch.Tensor],
+                      masks: Optional[List[torch.Tensor]]) -> List[torch.Tensor]:
+        """Update the EMA encoder, then encode ``views`` with it."""
+        self.momentum_encoder.update_parameters(self._online_encoder())
+        ema = self.momentum_encoder.module
+        x = torch.cat(views)
+        if masks is None:
+            cls = ema['backbone'](x)[0]
+            if cls.dim() != 2:
+                raise ValueError('SymMIM(ema_masked=False) needs the backbone '
+                                 "out_type='cls_token'")
+        else:
+            cls = ema['backbone'](x, torch.cat(masks))[:, 0]
+        return [ema['neck']((c, ))[0] for c in cls.chunk(len(views))]
+
+    def loss(self, inputs: List[torch.Tensor], data_samples: List[DataSample],
+             **kwargs) -> Dict[str, torch.Tensor]:
+        """Args:
+            inputs: two views, each ``(B, 3, H, W)``.
+            data_samples: with ``mask`` (and ``ema_mask``) of shape
+                ``(2, h, w)`` each.
+
+        Returns:
+            ``loss_mim`` and ``loss_con``, each already weighted.
+        """
+        if not isinstance(inputs, (list, tuple)) or len(inputs) != 2:
+            raise ValueError('SymMIM expects two augmented views per sample '
+                             '(MultiView(num_views=[1, 1], ...))')
+        masks = self._masks(data_samples, 'mask', 2)
+        ema_masks = (self._masks(data_samples, 'ema_mask', 2)
+                     if self.ema_masked else None)
+        online = [0, 1] if self.symmetric else [0]
+        targets = [1 - v for v in online]
+
+        x = torch.cat([inputs[v] for v in online])
+        m = torch.cat([masks[v] for v in online])
+        tokens = self.backbone(x, m)
+        loss_mim = self.reconstruction_loss(tokens, x, m)
+        queries = self.project(tokens[:, 0], len(online))
+
+        keys = self.momentum_keys(
+            [inputs[v] for v in targets],
+            None if ema_masks is None else [ema_masks[v] for v in targets])
+        loss_con = sum(self.head.loss(q, k) for q, k in zip(queries, keys))
+        return dict(
+            loss_mim=self.mim_loss_weight * loss_mim,
+            loss_con=self.con_loss_weight * loss_con)

@@ -1,0 +1,3 @@
+from .symmim_vit import SymMIMViT
+
+__all__ = ['SymMIMViT']
