@@ -67,5 +67,5 @@ class FashionMNISTIDX(BaseDataset):
             raise ValueError(f'FashionMNISTIDX: {len(images)} images but '
                              f'{len(labels)} labels in {self.data_root}')
         images = np.repeat(images[..., None], 3, axis=-1)
-        return [dict(img=img, gt_label=label)
+        return [dict(img=img, gt_label=int(label))
                 for img, label in zip(images, labels)]

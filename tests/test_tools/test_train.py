@@ -11,6 +11,7 @@ DEMO = osp.join(REPO, 'configs/demo/symmim_vit-tiny_fmnist.py')
 SMALL = [
     'model.backbone.arch.num_layers=2',
     'train_dataloader.batch_size=16',
+    'default_hooks.logger.interval=1',
     'train_dataloader.num_workers=0',
     'train_dataloader.persistent_workers=False',
     'custom_hooks.0.bank_dataloader.dataset.indices=300',
@@ -26,7 +27,7 @@ def train(work_dir, iters, *extra):
         f'train_cfg.max_iters={iters}',
         f'default_hooks.checkpoint.interval={iters}',
         f'param_scheduler.1.end={iters}', f'param_scheduler.1.T_max={iters}',
-        'param_scheduler.0.end=1'
+        'param_scheduler.0.end=1', 'param_scheduler.1.begin=1'
     ]
     proc = subprocess.run(
         cmd, cwd=REPO, capture_output=True, text=True, timeout=600)
