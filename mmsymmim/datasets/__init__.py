@@ -1,4 +1,6 @@
 from .fashion_mnist import FashionMNISTIDX
-from .transforms import SymmetricMaskGenerator, checkerboard_mask
+from .transforms import MixMask, SymmetricMaskGenerator, checkerboard_mask
 
-__all__ = ['FashionMNISTIDX', 'SymmetricMaskGenerator', 'checkerboard_mask']
+__all__ = [
+    'FashionMNISTIDX', 'MixMask', 'SymmetricMaskGenerator', 'checkerboard_mask'
+]

@@ -1,4 +1,8 @@
-from .algorithms import SymMIM
+from .algorithms import (MixMaskBYOL, MixMaskMoCo, MixMaskSimSiam, SymMIM,
+                         mixmask_loss)
 from .backbones import SymMIMViT
 
-__all__ = ['SymMIM', 'SymMIMViT']
+__all__ = [
+    'MixMaskBYOL', 'MixMaskMoCo', 'MixMaskSimSiam', 'SymMIM', 'SymMIMViT',
+    'mixmask_loss'
+]

@@ -1,3 +1,4 @@
+from .mixmask import MixMask
 from .symmetric_mask import SymmetricMaskGenerator, checkerboard_mask
 
-__all__ = ['SymmetricMaskGenerator', 'checkerboard_mask']
+__all__ = ['MixMask', 'SymmetricMaskGenerator', 'checkerboard_mask']
