@@ -8,8 +8,8 @@ import torch
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEMO = osp.join(REPO, 'configs/demo/symmim_vit-tiny_fmnist.py')
+MIXMASK_DEMO = osp.join(REPO, 'configs/demo/mixmask_mocov2_resnet-tiny_fmnist.py')
 SMALL = [
-    'model.backbone.arch.num_layers=2',
     'train_dataloader.batch_size=16',
     'default_hooks.logger.interval=1',
     'train_dataloader.num_workers=0',
@@ -19,11 +19,13 @@ SMALL = [
 ]
 
 
-def train(work_dir, iters, *extra):
+def train(work_dir, iters, *extra, config=DEMO):
+    small = (['model.backbone.arch.num_layers=2'] if config == DEMO else
+             ['model.queue_len=64'])
     cmd = [
         sys.executable,
-        osp.join(REPO, 'tools/train.py'), DEMO, '--work-dir',
-        str(work_dir), *extra, '--cfg-options', *SMALL,
+        osp.join(REPO, 'tools/train.py'), config, '--work-dir',
+        str(work_dir), *extra, '--cfg-options', *SMALL, *small,
         f'train_cfg.max_iters={iters}',
         f'default_hooks.checkpoint.interval={iters}',
         f'param_scheduler.1.end={iters}', f'param_scheduler.1.T_max={iters}',
@@ -48,6 +50,15 @@ def test_demo_two_iterations(fmnist_root, tmp_path):
     assert state['meta']['iter'] == 2
     assert any(k.startswith('momentum_encoder.') for k in state['state_dict'])
     assert 'backbone.mask_token' in state['state_dict']
+
+
+def test_mixmask_demo_two_iterations(fmnist_root, tmp_path):
+    out = train(tmp_path, 2, config=MIXMASK_DEMO)
+    assert 'loss_moco' in out and 'loss_mix' in out
+    knn = json.loads((tmp_path / 'knn.json').read_text())
+    assert set(knn['top1']) == {'random init', 'after 2 iters'}
+    state = torch.load(tmp_path / 'iter_2.pth', weights_only=True)
+    assert 'queue' in state['state_dict']
 
 
 def test_resume(fmnist_root, tmp_path):
