@@ -1,3 +1,4 @@
 from .hooks import KNNEvalHook
+from .optimizers import BackboneLayerDecayOptimWrapperConstructor
 
-__all__ = ['KNNEvalHook']
+__all__ = ['BackboneLayerDecayOptimWrapperConstructor', 'KNNEvalHook']

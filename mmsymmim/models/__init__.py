@@ -1,3 +1,4 @@
+from . import det  # noqa: F401  registers into mmdet's registry
 from .algorithms import (MixMaskBYOL, MixMaskMoCo, MixMaskSimSiam, SymMIM,
                          mixmask_loss)
 from .backbones import SymMIMViT

@@ -1,0 +1,259 @@
+"""A SymMIM checkpoint flows into mmdet Mask R-CNN and mmseg UperNet.
+
+Builds tiny COCO- and ADE20K-format data sets from real Fashion-MNIST images
+(masks from thresholding the garment), pretrains a tiny SymMIM ViT for two
+iterations with tools/train.py, then checks that the downstream configs load
+every backbone weight from it, and trains each detector / segmentor for two
+iterations with finite losses.
+"""
+import json
+import os.path as osp
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.registry import DefaultScope
+
+from mmpretrain.models.utils import resize_pos_embed
+from mmsymmim.datasets import FashionMNISTIDX
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+TRAIN = osp.join(REPO, 'tools/train.py')
+DEMO = osp.join(REPO, 'configs/demo/symmim_vit-tiny_fmnist.py')
+MASK_RCNN = osp.join(REPO,
+                     'configs/downstream/mask-rcnn_vit-b-symmim_fpn_coco.py')
+UPERNET = osp.join(REPO,
+                   'configs/downstream/upernet_vit-b-symmim_ade20k-512x512.py')
+ARCH = dict(embed_dims=64, num_layers=4, num_heads=2, feedforward_channels=128)
+SIZE = 64  # downstream image side; the pretraining side is 32, patch 4
+CLASSES = FashionMNISTIDX.METAINFO['classes']
+
+
+def run(args, cwd=REPO):
+    proc = subprocess.run([sys.executable, *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    return proc.stdout + proc.stderr
+
+
+@pytest.fixture(scope='module')
+def pretrained(tmp_path_factory, fmnist_root):
+    work = tmp_path_factory.mktemp('pretrain')
+    arch = [f'model.backbone.arch.{k}={v}' for k, v in ARCH.items()]
+    run([
+        TRAIN, DEMO, '--work-dir', str(work), '--cfg-options', *arch,
+        f'model.neck.in_channels={ARCH["embed_dims"]}',
+        f'model.mim_neck.in_channels={ARCH["embed_dims"]}',
+        'train_dataloader.batch_size=8', 'train_dataloader.num_workers=0',
+        'train_dataloader.persistent_workers=False', 'custom_hooks=[]',
+        'train_cfg.max_iters=2', 'default_hooks.checkpoint.interval=2',
+        'param_scheduler.0.end=1', 'param_scheduler.1.begin=1',
+        'param_scheduler.1.end=2', 'param_scheduler.1.T_max=1'
+    ])
+    return str(work / 'iter_2.pth')
+
+
+@pytest.fixture(scope='module')
+def images(fmnist_root):
+    ds = FashionMNISTIDX(split='test', indices=8)
+    out = []
+    for i in range(len(ds)):
+        info = ds.get_data_info(i)
+        img = cv2.resize(info['img'], (SIZE, SIZE))
+        fg = (img[..., 0] > 20).astype(np.uint8)
+        out.append((img, fg, int(info['gt_label'])))
+    return out
+
+
+@pytest.fixture(scope='module')
+def coco_root(tmp_path_factory, images):
+    root = tmp_path_factory.mktemp('coco')
+    (root / 'train').mkdir()
+    coco = dict(images=[], annotations=[],
+                categories=[dict(id=i + 1, name=c)
+                            for i, c in enumerate(CLASSES)])
+    for i, (img, fg, label) in enumerate(images):
+        cv2.imwrite(str(root / 'train' / f'{i}.png'), img)
+        contours, _ = cv2.findContours(fg, cv2.RETR_EXTERNAL,
+                                       cv2.CHAIN_APPROX_SIMPLE)
+        poly = max(contours, key=cv2.contourArea).reshape(-1).tolist()
+        x, y, w, h = cv2.boundingRect(fg)
+        coco['images'].append(
+            dict(id=i, file_name=f'{i}.png', height=SIZE, width=SIZE))
+        coco['annotations'].append(
+            dict(id=i, image_id=i, category_id=label + 1, iscrowd=0,
+                 bbox=[x, y, w, h], area=float(fg.sum()),
+                 segmentation=[poly]))
+    (root / 'train.json').write_text(json.dumps(coco))
+    return root
+
+
+@pytest.fixture(scope='module')
+def ade_root(tmp_path_factory, images):
+    root = tmp_path_factory.mktemp('ade')
+    (root / 'images/training').mkdir(parents=True)
+    (root / 'annotations/training').mkdir(parents=True)
+    for i, (img, fg, label) in enumerate(images):
+        cv2.imwrite(str(root / f'images/training/{i}.jpg'), img)
+        # ADE20K's reduce_zero_label: 0 is ignored, value v is class v - 1
+        seg = np.where(fg > 0, label + 2, 1).astype(np.uint8)
+        cv2.imwrite(str(root / f'annotations/training/{i}.png'), seg)
+    return root
+
+
+def tiny_backbone(cfg):
+    cfg.model.backbone.arch = ARCH
+    cfg.model.backbone.patch_size = 4
+    cfg.model.backbone.img_size = SIZE
+
+
+def mask_rcnn_cfg(pretrained, coco_root):
+    cfg = Config.fromfile(MASK_RCNN)
+    tiny_backbone(cfg)
+    cfg.model.backbone.window_size = 4
+    cfg.model.backbone.global_attn_indices = (1, 3)
+    cfg.model.backbone.init_cfg.checkpoint = pretrained
+    cfg.model.neck.in_channels = ARCH['embed_dims']
+    cfg.model.data_preprocessor.batch_augments = [
+        dict(type='BatchFixedSizePad', size=(SIZE, SIZE), pad_mask=True)]
+    cfg.model.roi_head.bbox_head.num_classes = len(CLASSES)
+    cfg.model.roi_head.mask_head.num_classes = len(CLASSES)
+    cfg.train_dataloader = dict(
+        batch_size=2, num_workers=0, persistent_workers=False,
+        sampler=dict(type='DefaultSampler', shuffle=True),
+        batch_sampler=None,
+        dataset=dict(
+            type='CocoDataset', data_root=str(coco_root),
+            ann_file='train.json', data_prefix=dict(img='train/'),
+            metainfo=dict(classes=CLASSES),
+            filter_cfg=dict(filter_empty_gt=True, min_size=8),
+            pipeline=[
+                dict(type='LoadImageFromFile'),
+                dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
+                dict(type='RandomFlip', prob=0.5),
+                dict(type='PackDetInputs'),
+            ]))
+    return cfg
+
+
+def upernet_cfg(pretrained, ade_root):
+    cfg = Config.fromfile(UPERNET)
+    tiny_backbone(cfg)
+    cfg.model.backbone.out_indices = [0, 1, 2, 3]
+    cfg.model.backbone.init_cfg.checkpoint = pretrained
+    cfg.model.data_preprocessor.size = (SIZE, SIZE)
+    cfg.model.neck.embed_dim = ARCH['embed_dims']
+    cfg.model.decode_head.in_channels = [ARCH['embed_dims']] * 4
+    cfg.model.decode_head.channels = 32
+    cfg.model.auxiliary_head.in_channels = ARCH['embed_dims']
+    cfg.model.auxiliary_head.channels = 32
+    cfg.train_dataloader = dict(
+        batch_size=2, num_workers=0, persistent_workers=False,
+        sampler=dict(type='InfiniteSampler', shuffle=True),
+        dataset=dict(
+            type='ADE20KDataset', data_root=str(ade_root),
+            data_prefix=dict(img_path='images/training',
+                             seg_map_path='annotations/training'),
+            pipeline=[
+                dict(type='LoadImageFromFile'),
+                dict(type='LoadAnnotations', reduce_zero_label=True),
+                dict(type='RandomFlip', prob=0.5),
+                dict(type='PackSegInputs'),
+            ]))
+    return cfg
+
+
+def build_and_init(cfg, scope):
+    if scope == 'mmdet':
+        from mmdet.registry import MODELS
+        from mmdet.utils import register_all_modules
+    else:
+        from mmseg.registry import MODELS
+        from mmseg.utils import register_all_modules
+    register_all_modules(init_default_scope=False)
+    with DefaultScope.overwrite_default_scope(scope):
+        model = MODELS.build(cfg.model)
+        model.init_weights()
+    return model
+
+
+def assert_backbone_loaded(backbone, ckpt_path, grid_from, grid_to):
+    """Every backbone tensor comes from the checkpoint (none left at init)."""
+    ckpt = torch.load(ckpt_path, map_location='cpu',
+                      weights_only=True)['state_dict']
+    src = {k[len('backbone.'):]: v for k, v in ckpt.items()
+           if k.startswith('backbone.')}
+    state = backbone.state_dict()
+    missing = [k for k in state if k not in src]
+    assert not missing, f'backbone keys not in the checkpoint: {missing}'
+    for name, value in state.items():
+        expected = src[name]
+        if name == 'pos_embed':
+            extra = backbone.num_extra_tokens
+            expected = expected[:, 1 - extra:] if extra == 0 else expected
+            expected = resize_pos_embed(expected, grid_from, grid_to,
+                                        'bicubic', extra)
+        torch.testing.assert_close(value, expected, rtol=0, atol=1e-6,
+                                   msg=f'backbone.{name} differs')
+
+
+def train_two_iters(cfg, tmp_path):
+    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=2)
+    cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
+    cfg.test_cfg = cfg.test_dataloader = cfg.test_evaluator = None
+    cfg.param_scheduler = [dict(type='ConstantLR', factor=1.0, by_epoch=False)]
+    cfg.default_hooks.logger = dict(type='LoggerHook', interval=1)
+    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=100)
+    cfg.optim_wrapper.type = 'OptimWrapper'  # no AMP on CPU
+    cfg.optim_wrapper.pop('loss_scale', None)
+    cfg.work_dir = str(tmp_path / 'work')
+    cfg_path = tmp_path / 'cfg.py'
+    cfg.dump(str(cfg_path))
+    run([TRAIN, str(cfg_path)])
+    scalars = [json.loads(line) for line in open(
+        next((tmp_path / 'work').rglob('scalars.json')))]
+    losses = [s['loss'] for s in scalars if 'loss' in s]
+    assert len(losses) == 2 and all(np.isfinite(losses)), losses
+    return scalars
+
+
+def test_mask_rcnn_from_symmim(pretrained, coco_root, tmp_path):
+    cfg = mask_rcnn_cfg(pretrained, coco_root)
+    model = build_and_init(cfg, 'mmdet')
+    assert_backbone_loaded(model.backbone, pretrained, (8, 8), (16, 16))
+    out = model.backbone(torch.randn(1, 3, SIZE, SIZE))
+    assert out[0].shape == (1, ARCH['embed_dims'], 16, 16)
+    scalars = train_two_iters(cfg, tmp_path)
+    assert any('loss_mask' in s for s in scalars)
+
+
+def test_upernet_from_symmim(pretrained, ade_root, tmp_path):
+    cfg = upernet_cfg(pretrained, ade_root)
+    model = build_and_init(cfg, 'mmseg')
+    assert_backbone_loaded(model.backbone, pretrained, (8, 8), (16, 16))
+    scalars = train_two_iters(cfg, tmp_path)
+    assert any('decode.loss_ce' in s for s in scalars)
+
+
+def test_layer_decay_groups(pretrained, coco_root):
+    """Deeper blocks get larger lrs; neck/heads the full lr."""
+    from mmengine.optim import build_optim_wrapper
+    cfg = mask_rcnn_cfg(pretrained, coco_root)
+    model = build_and_init(cfg, 'mmdet')
+    optim_cfg = dict(cfg.optim_wrapper, type='OptimWrapper')
+    optim_cfg.pop('loss_scale', None)
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        wrapper = build_optim_wrapper(model, optim_cfg)
+    lrs = {g['param_name']: g['lr'] for g in wrapper.optimizer.param_groups}
+    base = cfg.optim_wrapper.optimizer.lr
+    assert lrs['backbone.layers.3.ffn.layers.1.weight'] == pytest.approx(
+        base * 0.7)
+    assert lrs['backbone.layers.0.ffn.layers.1.weight'] == pytest.approx(
+        base * 0.7**4)
+    assert lrs['backbone.patch_embed.projection.weight'] == pytest.approx(
+        base * 0.7**5)
+    assert lrs['neck.stages.0.0.weight'] == pytest.approx(base)
