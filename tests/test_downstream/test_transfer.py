@@ -21,6 +21,8 @@ from mmengine.registry import DefaultScope
 from mmpretrain.models.utils import resize_pos_embed
 from mmsymmim.datasets import FashionMNISTIDX
 
+from ..conftest import TINY_ARCH as ARCH
+
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TRAIN = osp.join(REPO, 'tools/train.py')
 DEMO = osp.join(REPO, 'configs/demo/symmim_vit-tiny_fmnist.py')
@@ -28,7 +30,6 @@ MASK_RCNN = osp.join(REPO,
                      'configs/downstream/mask-rcnn_vit-b-symmim_fpn_coco.py')
 UPERNET = osp.join(REPO,
                    'configs/downstream/upernet_vit-b-symmim_ade20k-512x512.py')
-ARCH = dict(embed_dims=64, num_layers=4, num_heads=2, feedforward_channels=128)
 SIZE = 64  # downstream image side; the pretraining side is 32, patch 4
 CLASSES = FashionMNISTIDX.METAINFO['classes']
 
@@ -38,23 +39,6 @@ def run(args, cwd=REPO):
                           capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     return proc.stdout + proc.stderr
-
-
-@pytest.fixture(scope='module')
-def pretrained(tmp_path_factory, fmnist_root):
-    work = tmp_path_factory.mktemp('pretrain')
-    arch = [f'model.backbone.arch.{k}={v}' for k, v in ARCH.items()]
-    run([
-        TRAIN, DEMO, '--work-dir', str(work), '--cfg-options', *arch,
-        f'model.neck.in_channels={ARCH["embed_dims"]}',
-        f'model.mim_neck.in_channels={ARCH["embed_dims"]}',
-        'train_dataloader.batch_size=8', 'train_dataloader.num_workers=0',
-        'train_dataloader.persistent_workers=False', 'custom_hooks=[]',
-        'train_cfg.max_iters=2', 'default_hooks.checkpoint.interval=2',
-        'param_scheduler.0.end=1', 'param_scheduler.1.begin=1',
-        'param_scheduler.1.end=2', 'param_scheduler.1.T_max=1'
-    ])
-    return str(work / 'iter_2.pth')
 
 
 @pytest.fixture(scope='module')
@@ -221,28 +205,28 @@ def train_two_iters(cfg, tmp_path):
     return scalars
 
 
-def test_mask_rcnn_from_symmim(pretrained, coco_root, tmp_path):
-    cfg = mask_rcnn_cfg(pretrained, coco_root)
+def test_mask_rcnn_from_symmim(tiny_symmim_ckpt, coco_root, tmp_path):
+    cfg = mask_rcnn_cfg(tiny_symmim_ckpt, coco_root)
     model = build_and_init(cfg, 'mmdet')
-    assert_backbone_loaded(model.backbone, pretrained, (8, 8), (16, 16))
+    assert_backbone_loaded(model.backbone, tiny_symmim_ckpt, (8, 8), (16, 16))
     out = model.backbone(torch.randn(1, 3, SIZE, SIZE))
     assert out[0].shape == (1, ARCH['embed_dims'], 16, 16)
     scalars = train_two_iters(cfg, tmp_path)
     assert any('loss_mask' in s for s in scalars)
 
 
-def test_upernet_from_symmim(pretrained, ade_root, tmp_path):
-    cfg = upernet_cfg(pretrained, ade_root)
+def test_upernet_from_symmim(tiny_symmim_ckpt, ade_root, tmp_path):
+    cfg = upernet_cfg(tiny_symmim_ckpt, ade_root)
     model = build_and_init(cfg, 'mmseg')
-    assert_backbone_loaded(model.backbone, pretrained, (8, 8), (16, 16))
+    assert_backbone_loaded(model.backbone, tiny_symmim_ckpt, (8, 8), (16, 16))
     scalars = train_two_iters(cfg, tmp_path)
     assert any('decode.loss_ce' in s for s in scalars)
 
 
-def test_layer_decay_groups(pretrained, coco_root):
+def test_layer_decay_groups(tiny_symmim_ckpt, coco_root):
     """Deeper blocks get larger lrs; neck/heads the full lr."""
     from mmengine.optim import build_optim_wrapper
-    cfg = mask_rcnn_cfg(pretrained, coco_root)
+    cfg = mask_rcnn_cfg(tiny_symmim_ckpt, coco_root)
     model = build_and_init(cfg, 'mmdet')
     optim_cfg = dict(cfg.optim_wrapper, type='OptimWrapper')
     optim_cfg.pop('loss_scale', None)
