@@ -25,6 +25,7 @@ class KNNEvalHook(Hook):
         num_classes (int): number of classes.
         k (int): neighbours. Defaults to 20.
         temperature (float): vote temperature. Defaults to 0.07.
+        eval_before (bool): also evaluate before training. Defaults to True.
     """
     priority = 'LOW'
 
@@ -33,12 +34,14 @@ class KNNEvalHook(Hook):
                  test_dataloader: dict,
                  num_classes: int,
                  k: int = 20,
-                 temperature: float = 0.07) -> None:
+                 temperature: float = 0.07,
+                 eval_before: bool = True) -> None:
         self.bank_cfg = bank_dataloader
         self.test_cfg = test_dataloader
         self.num_classes = num_classes
         self.k = k
         self.temperature = temperature
+        self.eval_before = eval_before
         self.results = {}
         self._loaders: Optional[tuple] = None
 
@@ -56,6 +59,8 @@ class KNNEvalHook(Hook):
         return acc
 
     def before_train(self, runner) -> None:
+        if not self.eval_before:
+            return
         label = ('random init' if runner.iter == 0 else
                  f'resumed at iter {runner.iter}')
         self._evaluate(runner, label)

@@ -108,7 +108,12 @@ class SymMIM(BaseSelfSupervisor):
     @staticmethod
     def _masks(data_samples: List[DataSample], key: str,
                num_views: int) -> torch.Tensor:
-        """Stack per-sample masks into ``(V, B, h, w)``."""
+        """Stack per-sample masks into ``(V, B, h, w)``.
+
+        Each sample holds ``(V, h, w)`` (one mask per view, as
+        :class:`SymmetricMaskGenerator` writes) or ``(h, w)``, which is shared
+        by all views (e.g. mmpretrain's ``SimMIMMaskGenerator``).
+        """
         if not all(key in ds for ds in data_samples):
             hint = ('SymmetricMaskGenerator(...)' if key == 'mask' else
                     "SymmetricMaskGenerator(ema_scale=...) and "
@@ -116,8 +121,8 @@ class SymMIM(BaseSelfSupervisor):
             raise KeyError(f'SymMIM needs `{key}` in every data sample: add '
                            f'{hint} to the train pipeline')
         masks = torch.stack([ds.get(key) for ds in data_samples])
-        if masks.dim() == 3:
-            masks = masks.unsqueeze(1)
+        if masks.dim() == 3:  # one (h, w) mask per sample: shared by views
+            masks = masks.unsqueeze(1).expand(-1, num_views, -1, -1)
         if masks.shape[1] != num_views:
             raise ValueError(f'SymMIM: `{key}` holds {masks.shape[1]} view(s) '
                              f'per sample but the batch has {num_views}')
