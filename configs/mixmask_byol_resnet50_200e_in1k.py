@@ -11,3 +11,5 @@ model = dict(
     mix_loss_weight=1.0,
     mixmask=dict(grid_size=8, mask_ratio=0.5, mask_type='block',
                  partner='reverse', per_sample=True))
+
+default_hooks = dict(loss_guard=dict(type='LossGuardHook', action='raise'))

@@ -17,3 +17,5 @@ model = dict(
         mask_type='block',
         partner='reverse',
         per_sample=True))
+
+default_hooks = dict(loss_guard=dict(type='LossGuardHook', action='raise'))

@@ -19,7 +19,8 @@ patch_size = 16
 embed_dims = 768
 
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    # a bad image stops the run naming its path; on_error='skip' skips it
+    dict(type='SafeLoadImageFromFile', on_error='raise'),
     dict(
         type='MultiView',
         num_views=[1, 1],
@@ -63,3 +64,6 @@ optim_wrapper = dict(
         }))
 # every online parameter gets a gradient from both losses
 find_unused_parameters = False
+
+# NaN/inf loss: stop with the iteration and term; `...loss_guard.action=skip`
+default_hooks = dict(loss_guard=dict(type='LossGuardHook', action='raise'))

@@ -9,6 +9,7 @@ import os.path as osp
 import tempfile
 
 import mmengine
+import mmengine.runner.checkpoint as _checkpoint
 import numpy as np
 import torch
 from mmengine.fileio.backends.local_backend import LocalBackend
@@ -105,3 +106,34 @@ def _atomic_put(self, obj: bytes, filepath) -> None:
 
 
 LocalBackend.put = _atomic_put
+
+
+# --- 3. A checkpoint of another architecture is an error, not a warning ------
+# Why: mmengine loads `load_from` / `init_cfg=Pretrained` files with
+# strict=False and only logs what did not fit, so a ViT-S file given to a
+# ViT-B (or a ResNet file to a ViT) trains from scratch after a warning that
+# scrolls by. Partial loads stay allowed (a new head, a resized position
+# embedding); a load in which *no* tensor of the model fits the file raises,
+# listing the mismatched keys. Drop if mmengine grows such a check.
+def _guarded_load_state_dict(module, state_dict, strict=False, logger=None):
+    from mmengine.model import is_model_wrapper
+    target = module.module if is_model_wrapper(module) else module
+    own = {k: v.shape for k, v in target.state_dict().items()}
+    if own and state_dict:
+        fits = [k for k, v in state_dict.items()
+                if k in own and tuple(own[k]) == tuple(getattr(v, 'shape', ()))]
+        if not fits:
+            shape = [f'{k}: file {tuple(v.shape)} vs model {tuple(own[k])}'
+                     for k, v in state_dict.items() if k in own]
+            missing = [k for k in own if k not in state_dict]
+            raise RuntimeError(
+                f'checkpoint does not fit {type(target).__name__}: no tensor '
+                f'matches (another architecture?). Shape mismatches '
+                f'({len(shape)}): {shape[:10]}; missing ({len(missing)}): '
+                f'{missing[:10]}; unexpected: '
+                f'{[k for k in state_dict if k not in own][:10]}')
+    return _mmengine_load_state_dict(module, state_dict, strict, logger)
+
+
+_mmengine_load_state_dict = _checkpoint.load_state_dict
+_checkpoint.load_state_dict = _guarded_load_state_dict

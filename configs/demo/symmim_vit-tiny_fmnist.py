@@ -145,6 +145,7 @@ custom_hooks = [
         temperature=0.07),
 ]
 default_hooks = dict(
+    loss_guard=dict(type='LossGuardHook', action='raise'),  # NaN/inf: stop
     logger=dict(type='LoggerHook', interval=10),
     checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=max_iters,
                     max_keep_ckpts=1))

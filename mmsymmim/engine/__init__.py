@@ -1,4 +1,6 @@
-from .hooks import KNNEvalHook
+from .hooks import KNNEvalHook, LossGuardHook
 from .optimizers import BackboneLayerDecayOptimWrapperConstructor
 
-__all__ = ['BackboneLayerDecayOptimWrapperConstructor', 'KNNEvalHook']
+__all__ = [
+    'BackboneLayerDecayOptimWrapperConstructor', 'KNNEvalHook', 'LossGuardHook'
+]

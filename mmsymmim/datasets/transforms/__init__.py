@@ -1,4 +1,8 @@
+from .loading import SafeLoadImageFromFile
 from .mixmask import MixMask
 from .symmetric_mask import SymmetricMaskGenerator, checkerboard_mask
 
-__all__ = ['MixMask', 'SymmetricMaskGenerator', 'checkerboard_mask']
+__all__ = [
+    'MixMask', 'SafeLoadImageFromFile', 'SymmetricMaskGenerator',
+    'checkerboard_mask'
+]

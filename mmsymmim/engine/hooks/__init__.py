@@ -1,3 +1,4 @@
 from .knn_eval_hook import KNNEvalHook
+from .loss_guard_hook import LossGuardHook
 
-__all__ = ['KNNEvalHook']
+__all__ = ['KNNEvalHook', 'LossGuardHook']
