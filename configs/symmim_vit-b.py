@@ -45,6 +45,8 @@ model = dict(
     ema_masked=True,
     norm_target=False,
     backbone=dict(type='SymMIMViT', stop_grad_conv1=False),
+    # MoCoV3Head's math with the labels made on the device (no host sync)
+    head=dict(type='FastMoCoV3Head'),
     mim_neck=dict(
         type='SimMIMLinearDecoder',
         in_channels=embed_dims,

@@ -1,3 +1,6 @@
 from .knn import extract_features, knn_accuracy, knn_predict
+from .linear_probe import linear_probe_accuracy
 
-__all__ = ['extract_features', 'knn_accuracy', 'knn_predict']
+__all__ = [
+    'extract_features', 'knn_accuracy', 'knn_predict', 'linear_probe_accuracy'
+]

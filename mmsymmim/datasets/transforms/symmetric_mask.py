@@ -132,6 +132,29 @@ class SymmetricMaskGenerator(BaseTransform):
         return checkerboard_mask(self.grid, torch.from_numpy(k),
                                  torch.from_numpy(p))
 
+    def draw(self, batch: int, num_views: int, device=None):
+        """Masks for a whole batch on ``device`` with torch's RNG, without a
+        Python loop over the batch (SymMIM's ``mask_generator`` path).
+
+        Returns:
+            ``(mask, ema_mask)``, each ``(batch, num_views, H, W)`` bool;
+            ``ema_mask`` is None when ``ema_scale`` is None.
+        """
+        n = batch * num_views
+
+        def sample(scales, phase):
+            table = torch.tensor(scales, device=device)
+            k = table[torch.randint(len(scales), (n, ), device=device)]
+            p = (torch.randint(0, 2, (n, ), device=device)
+                 if phase == 'random' else torch.full(
+                     (n, ), phase, device=device))
+            return checkerboard_mask(self.grid, k, p).view(
+                batch, num_views, *self.grid)
+
+        ema = (None if self.ema_scales is None else sample(
+            self.ema_scales, self.ema_phase))
+        return sample(self.scales, self.phase), ema
+
     def _num_views(self, img) -> Optional[int]:
         views = img if isinstance(img, list) else [img]
         for view in views:

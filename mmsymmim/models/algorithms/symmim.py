@@ -31,9 +31,9 @@ import torch
 import torch.nn as nn
 
 from mmpretrain.models.selfsup.base import BaseSelfSupervisor
-from mmpretrain.models.utils import CosineEMA
-from mmpretrain.registry import MODELS
+from mmpretrain.registry import MODELS, TRANSFORMS
 from mmpretrain.structures import DataSample
+from ..utils import ForeachCosineEMA
 
 
 @MODELS.register_module()
@@ -59,6 +59,11 @@ class SymMIM(BaseSelfSupervisor):
             ``ema_mask``. Defaults to True.
         norm_target (bool): per-patch normalised pixel targets.
             Defaults to False.
+        mask_generator (dict, optional): a ``SymmetricMaskGenerator`` config
+            to draw the masks on the model's device inside ``loss()`` (fast
+            path: no per-sample masks to collate and copy). None (default):
+            masks come from the data pipeline in the data samples, as
+            mmpretrain's SimMIM masks do. Using both is an error.
     """
 
     def __init__(self,
@@ -74,6 +79,7 @@ class SymMIM(BaseSelfSupervisor):
                  symmetric: bool = True,
                  ema_masked: bool = True,
                  norm_target: bool = False,
+                 mask_generator: Optional[dict] = None,
                  pretrained: Optional[str] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[Union[List[dict], dict]] = None) -> None:
@@ -91,7 +97,9 @@ class SymMIM(BaseSelfSupervisor):
         self.symmetric = symmetric
         self.ema_masked = ema_masked
         self.norm_target = norm_target
-        self.momentum_encoder = CosineEMA(
+        self.mask_generator = (None if mask_generator is None else
+                               TRANSFORMS.build(mask_generator))
+        self.momentum_encoder = ForeachCosineEMA(
             self._online_encoder(),
             momentum=base_momentum,
             end_momentum=end_momentum)
@@ -127,6 +135,25 @@ class SymMIM(BaseSelfSupervisor):
             raise ValueError(f'SymMIM: `{key}` holds {masks.shape[1]} view(s) '
                              f'per sample but the batch has {num_views}')
         return masks.transpose(0, 1)
+
+    def draw_masks(self, x: torch.Tensor, data_samples: List[DataSample]):
+        """Online and EMA masks, each ``(2, B, h, w)`` (EMA: None if the
+        momentum encoder sees full views)."""
+        if self.mask_generator is None:
+            masks = self._masks(data_samples, 'mask', 2)
+            ema = (self._masks(data_samples, 'ema_mask', 2)
+                   if self.ema_masked else None)
+            return masks, ema
+        if data_samples and 'mask' in data_samples[0]:
+            raise ValueError(
+                'SymMIM: masks come both from the data pipeline and from '
+                '`mask_generator`; remove one of them')
+        masks, ema = self.mask_generator.draw(x.shape[0], 2, x.device)
+        if self.ema_masked and ema is None:
+            raise ValueError('SymMIM(ema_masked=True) needs `ema_scale` in '
+                             '`mask_generator`')
+        return masks.transpose(0, 1), (ema.transpose(0, 1)
+                                       if self.ema_masked else None)
 
     def patch_targets(self, images: torch.Tensor) -> torch.Tensor:
         """Pixel targets ``(B, C, H, W)``; per-patch normalised if asked."""
@@ -189,9 +216,7 @@ class SymMIM(BaseSelfSupervisor):
         if not isinstance(inputs, (list, tuple)) or len(inputs) != 2:
             raise ValueError('SymMIM expects two augmented views per sample '
                              '(MultiView(num_views=[1, 1], ...))')
-        masks = self._masks(data_samples, 'mask', 2)
-        ema_masks = (self._masks(data_samples, 'ema_mask', 2)
-                     if self.ema_masked else None)
+        masks, ema_masks = self.draw_masks(inputs[0], data_samples)
         online = [0, 1] if self.symmetric else [0]
         targets = [1 - v for v in online]
 
