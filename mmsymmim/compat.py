@@ -181,3 +181,92 @@ def _patch_adjust_hue() -> None:
 
 
 _patch_adjust_hue()
+
+
+# --- 5. Distributed training on CPU (torchrun + gloo) ------------------------
+# Why: `tools/dist_train.sh` could not run without GPUs (CPU clusters, CI, the
+# DDP tests), for three reasons in mmengine 0.10.7 / torch 2.15:
+#  * `init_dist('pytorch')` calls torch.cuda.set_device unconditionally
+#    ("Found no NVIDIA driver");
+#  * the Runner wraps the model in DDP with device_ids=[LOCAL_RANK], which
+#    torch rejects for CPU modules;
+#  * torch's DDP and SyncBatchNorm refuse CPU SyncBatchNorm layers, and the
+#    MoCo v3 / SymMIM projectors use SyncBN (mmpretrain's NonLinearNeck).
+# Without CUDA: the process group starts without set_device (nccl is refused
+# with a clear error), CPU modules get device_ids=None, and their SyncBN
+# layers become GlooSyncBatchNorm, which sums the batch statistics over ranks
+# with a differentiable all_reduce -- the statistics of one process on the
+# global batch. GPU runs are untouched. Drop when mmengine and torch handle
+# CPU launches.
+import mmengine.dist.utils as _dist_utils  # noqa: E402
+from mmengine.model.wrappers import \
+    MMDistributedDataParallel as _MMDDP  # noqa: E402
+from torch.nn.modules.batchnorm import _BatchNorm  # noqa: E402
+
+
+class GlooSyncBatchNorm(_BatchNorm):
+    """SyncBatchNorm for CPU tensors: batch statistics summed over ranks."""
+
+    def _check_input_dim(self, input: torch.Tensor) -> None:
+        if input.dim() < 2:
+            raise ValueError(f'expected at least 2D input, got {input.dim()}D')
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        import torch.distributed as dist
+        if not (self.training and dist.is_initialized()
+                and dist.get_world_size() > 1):
+            return super().forward(x)
+        from torch.distributed.nn.functional import all_reduce
+        C = x.shape[1]
+        dims = [0] + list(range(2, x.dim()))
+        count = x.new_full((1, ), x.numel() // C)
+        stats = torch.cat([x.sum(dims), (x * x).sum(dims), count])
+        stats = all_reduce(stats, group=getattr(self, 'process_group', None)
+                           or dist.group.WORLD)
+        n = stats[-1]
+        mean = stats[:C] / n
+        var = (stats[C:2 * C] / n - mean * mean).clamp(min=0)
+        if self.track_running_stats:
+            with torch.no_grad():
+                self.num_batches_tracked.add_(1)
+                m = (1.0 / float(self.num_batches_tracked)
+                     if self.momentum is None else self.momentum)
+                self.running_mean.mul_(1 - m).add_(mean.detach(), alpha=m)
+                self.running_var.mul_(1 - m).add_(
+                    var.detach() * n / (n - 1).clamp(min=1), alpha=m)
+        shape = [1, C] + [1] * (x.dim() - 2)
+        y = (x - mean.view(shape)) * torch.rsqrt(var.view(shape) + self.eps)
+        if self.affine:
+            y = y * self.weight.view(shape) + self.bias.view(shape)
+        return y
+
+
+_init_dist_pytorch = _dist_utils._init_dist_pytorch
+
+
+def _init_dist_pytorch_any_device(backend, init_backend='torch', **kwargs):
+    if torch.cuda.is_available() or init_backend != 'torch':
+        return _init_dist_pytorch(backend, init_backend, **kwargs)
+    if backend == 'nccl':
+        raise RuntimeError(
+            'distributed training without GPUs needs the gloo backend: set '
+            '--cfg-options env_cfg.dist_cfg.backend=gloo')
+    torch.distributed.init_process_group(backend=backend, **kwargs)
+
+
+_dist_utils._init_dist_pytorch = _init_dist_pytorch_any_device
+_mmddp_init = _MMDDP.__init__
+
+
+def _mmddp_init_any_device(self, module, *args, **kwargs):
+    params = list(module.parameters())
+    if params and params[0].device.type == 'cpu':
+        kwargs.pop('device_ids', None)
+        kwargs.pop('output_device', None)
+        for layer in module.modules():
+            if isinstance(layer, torch.nn.SyncBatchNorm):
+                layer.__class__ = GlooSyncBatchNorm  # same params / buffers
+    _mmddp_init(self, module, *args, **kwargs)
+
+
+_MMDDP.__init__ = _mmddp_init_any_device

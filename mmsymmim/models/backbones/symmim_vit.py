@@ -31,11 +31,20 @@ class SymMIMViT(MoCoV3ViT):
     def __init__(self, stop_grad_conv1: bool = False, **kwargs) -> None:
         super().__init__(stop_grad_conv1=stop_grad_conv1, **kwargs)
         self.mask_token = nn.Parameter(torch.zeros(1, 1, self.embed_dims))
+        if not self._pretrained():
+            # MoCo v3's fixed sin-cos embedding (filled in init_weights).
+            # Frozen here, not only in init_weights: the Runner wraps the
+            # model in DDP before init_weights, and a parameter that DDP saw
+            # as trainable but never gets a gradient stops the second step.
+            self.pos_embed.requires_grad = False
+
+    def _pretrained(self) -> bool:
+        return (isinstance(self.init_cfg, dict)
+                and self.init_cfg.get('type') == 'Pretrained')
 
     def init_weights(self) -> None:
         super().init_weights()
-        if not (isinstance(self.init_cfg, dict)
-                and self.init_cfg.get('type') == 'Pretrained'):
+        if not self._pretrained():
             nn.init.trunc_normal_(self.mask_token, std=0.02)
 
     def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor] = None):

@@ -1,0 +1,46 @@
+"""2 processes under torchrun (gloo, CPU) == 1 process on the global batch."""
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+import torch
+
+HERE = osp.dirname(osp.abspath(__file__))
+WORKER = osp.join(HERE, 'dist_parity_worker.py')
+
+
+def run(out, nproc, *extra, port=29611):
+    if nproc == 1:
+        cmd = [sys.executable, WORKER, '--out', str(out), *extra]
+    else:
+        cmd = [sys.executable, '-m', 'torch.distributed.run',
+               f'--nproc_per_node={nproc}', f'--master_port={port}', WORKER,
+               '--out', str(out), *extra]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    return torch.load(out, weights_only=True)
+
+
+@pytest.fixture(scope='module')
+def single(tmp_path_factory):
+    return run(tmp_path_factory.mktemp('one') / 'one.pth', 1)
+
+
+@pytest.mark.parametrize('reverse', [False, True])
+def test_two_ranks_match_one_process(single, tmp_path, reverse):
+    extra = ['--reverse'] if reverse else []
+    ddp = run(tmp_path / 'ddp.pth', 2, *extra, port=29611 + reverse)
+    # the same negatives: every key of the global batch, same values
+    assert len(ddp['keys']) == len(single['keys']) == 2
+    for a, b in zip(ddp['keys'], single['keys']):
+        assert a.shape == b.shape == (8, 128)
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+    # the same step: online weights, EMA weights and BN statistics
+    # (float32 sums in another order: compare each tensor by its norm)
+    for k, v in single['state'].items():
+        if v.dtype.is_floating_point:
+            err = (ddp['state'][k] - v).norm().item()
+            assert err <= 1e-4 * v.norm().item() + 1e-5, (k, err)
+    moved = [k for k in single['state'] if k.startswith('backbone.layers')]
+    assert moved
