@@ -49,11 +49,24 @@ def mixmask_loss(weighted_loss: WeightedLoss, q_mix: torch.Tensor,
 
 
 class _MixMaskMixin:
-    """Holds the MixMask augment and the weight of its loss term."""
+    """Adds the MixMask augment and the weight of its loss term to an
+    mmpretrain algorithm (put it first in the bases).
 
-    def _init_mixmask(self, mixmask: dict, mix_loss_weight: float) -> None:
-        self.mixmask = BATCH_AUGMENTS.build(dict(dict(type='MixMask'),
-                                                 **mixmask))
+    Args:
+        mixmask (dict): :class:`MixMask` arguments. Defaults to grid 8,
+            ratio 0.5, block mask, reversed-batch partner, per-sample lambda.
+        mix_loss_weight (float): weight of L_mix. Defaults to 1.
+        *args, **kwargs: the algorithm's own arguments.
+    """
+
+    def __init__(self,
+                 *args,
+                 mixmask: Optional[dict] = None,
+                 mix_loss_weight: float = 1.,
+                 **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.mixmask = BATCH_AUGMENTS.build(
+            dict(dict(type='MixMask'), **(mixmask or {})))
         self.mix_loss_weight = mix_loss_weight
 
     def _cosine_loss(self, q: torch.Tensor, t: torch.Tensor,
@@ -68,22 +81,9 @@ class _MixMaskMixin:
 
 @MODELS.register_module()
 class MixMaskMoCo(_MixMaskMixin, MoCo):
-    """MoCo v2 with MixMask's asymmetric loss.
-
-    Args:
-        mixmask (dict): :class:`MixMask` arguments. Defaults to grid 8,
-            ratio 0.5, block mask, reversed-batch partner, per-sample lambda.
-        mix_loss_weight (float): weight of L_mix. Defaults to 1.
-        **kwargs: :class:`mmpretrain.models.MoCo` arguments.
-    """
-
-    def __init__(self,
-                 *args,
-                 mixmask: Optional[dict] = None,
-                 mix_loss_weight: float = 1.,
-                 **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self._init_mixmask(mixmask or {}, mix_loss_weight)
+    """MoCo v2 with MixMask's asymmetric loss; arguments: ``mixmask``,
+    ``mix_loss_weight`` (see :class:`_MixMaskMixin`) and mmpretrain
+    ``MoCo``'s."""
 
     def _infonce(self, q: torch.Tensor, k: torch.Tensor,
                  w: torch.Tensor) -> torch.Tensor:
@@ -134,14 +134,6 @@ class MixMaskBYOL(_MixMaskMixin, BYOL):
     """BYOL with MixMask's term on the first view against the target
     network's projection of the second (scaled by 2, as BYOL's own pairs)."""
 
-    def __init__(self,
-                 *args,
-                 mixmask: Optional[dict] = None,
-                 mix_loss_weight: float = 1.,
-                 **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self._init_mixmask(mixmask or {}, mix_loss_weight)
-
     def loss(self, inputs: List[torch.Tensor], data_samples: List[DataSample],
              **kwargs) -> Dict[str, torch.Tensor]:
         v1, v2 = inputs
@@ -163,14 +155,6 @@ class MixMaskBYOL(_MixMaskMixin, BYOL):
 class MixMaskSimSiam(_MixMaskMixin, SimSiam):
     """SimSiam with MixMask's term on the first view against the (stop-grad)
     projection of the second (scaled by 0.5, as SimSiam's own pairs)."""
-
-    def __init__(self,
-                 *args,
-                 mixmask: Optional[dict] = None,
-                 mix_loss_weight: float = 1.,
-                 **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self._init_mixmask(mixmask or {}, mix_loss_weight)
 
     def loss(self, inputs: List[torch.Tensor], data_samples: List[DataSample],
              **kwargs) -> Dict[str, torch.Tensor]:
