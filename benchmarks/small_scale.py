@@ -29,6 +29,10 @@ import subprocess
 import sys
 import time
 
+import mmengine
+
+import mmsymmim  # noqa: F401  (compat: atomic local writes)
+
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 VIT_DEMO = osp.join(REPO, 'configs/demo/symmim_vit-tiny_fmnist.py')
 RES_DEMO = osp.join(REPO, 'configs/demo/mixmask_mocov2_resnet-tiny_fmnist.py')
@@ -181,10 +185,7 @@ def main():
             res = run(row, seed, iters, args.work_dir, eval_before)
             print(json.dumps(res), flush=True)
             results.append(res)
-            tmp = args.results + '.tmp'
-            with open(tmp, 'w') as f:
-                json.dump(results, f, indent=1)
-            os.replace(tmp, args.results)
+            mmengine.dump(results, args.results, indent=1)  # atomic
     print(table(results, args))
 
 

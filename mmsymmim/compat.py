@@ -79,7 +79,7 @@ MessageHub.load_state_dict = _plain_load_state_dict
 
 
 # --- 2. Atomic checkpoint (and other local file) writes ----------------------
-# Why: mmengine's LocalBackend.put opens the target with 'wb' and writes, so a
+# Why: mmengine's LocalBackend.put / put_text open the target and write, so a
 # run killed while saving leaves a truncated checkpoint under the final name
 # (and `--resume` picks it as the latest). Writing to a temporary file in the
 # same folder and renaming it over the target is atomic on POSIX.
@@ -105,7 +105,12 @@ def _atomic_put(self, obj: bytes, filepath) -> None:
         raise
 
 
+def _atomic_put_text(self, obj: str, filepath, encoding: str = 'utf-8'):
+    _atomic_put(self, obj.encode(encoding), filepath)
+
+
 LocalBackend.put = _atomic_put
+LocalBackend.put_text = _atomic_put_text  # mmengine.dump(json/yaml) too
 
 
 # --- 3. A checkpoint of another architecture is an error, not a warning ------

@@ -15,10 +15,8 @@ is written atomically.
 """
 import argparse
 import math
-import os
 import re
 import sys
-import tempfile
 from collections import OrderedDict
 
 import torch
@@ -147,7 +145,6 @@ def target_keys_timm(args, out, patch, grid, num_heads):
 def target_keys_config(args):
     from mmengine.config import Config
     from mmengine.registry import DefaultScope
-    import mmsymmim  # noqa: F401
     cfg = Config.fromfile(args.config)
     scope = 'mmdet' if args.to == 'mmdet' else 'mmseg'
     if scope == 'mmdet':
@@ -181,21 +178,10 @@ def check(out: dict, target: dict) -> bool:
     return not missing and not shape
 
 
-def atomic_save(obj, path: str) -> None:
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, suffix='.tmp')
-    os.close(fd)
-    try:
-        torch.save(obj, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-
-
 def main(argv=None) -> int:
     args = parse_args(argv)
+    import mmsymmim  # noqa: F401  (compat: safe loads, atomic writes)
+    from mmengine.runner.checkpoint import save_checkpoint
     ckpt = torch.load(args.src, map_location='cpu', weights_only=True)
     state = ckpt.get('state_dict', ckpt)
     backbone = extract_backbone(state, args.prefix)
@@ -215,7 +201,9 @@ def main(argv=None) -> int:
         print('error: the export would leave target weights uninitialised; '
               'nothing written', file=sys.stderr)
         return 1
-    atomic_save(out if args.to == 'timm' else dict(state_dict=out), args.dst)
+    # atomic: mmsymmim.compat makes mmengine's local writes write-and-rename
+    save_checkpoint(out if args.to == 'timm' else dict(state_dict=out),
+                    args.dst)
     print(f'wrote {len(out)} tensors to {args.dst}')
     return 0
 

@@ -80,6 +80,8 @@ def test_atomic_checkpoint_write(tmp_path, monkeypatch):
     monkeypatch.setattr(os, 'fsync', killed)
     with pytest.raises(KeyboardInterrupt):
         backend.put(b'half a checkpoint', path)
+    with pytest.raises(KeyboardInterrupt):  # text files (knn.json) too
+        backend.put_text('half a json', path)
     # the previous checkpoint is intact and no temp file is left behind
     assert torch.equal(torch.load(path, weights_only=True)['w'], torch.ones(3))
     assert os.listdir(tmp_path) == ['iter_2.pth']

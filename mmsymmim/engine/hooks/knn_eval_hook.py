@@ -1,9 +1,8 @@
 """Report k-NN accuracy of the frozen encoder before and after training."""
-import json
-import os
 import os.path as osp
 from typing import Optional
 
+import mmengine
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
@@ -76,8 +75,7 @@ class KNNEvalHook(Hook):
         runner.logger.info('\n'.join(lines))
         if runner.rank == 0:
             print('\n'.join(lines), flush=True)
-            path = osp.join(runner.work_dir, 'knn.json')
-            with open(path + '.tmp', 'w') as f:
-                json.dump(dict(k=self.k, bank=n_bank, test=n_test,
-                               top1=self.results), f, indent=2)
-            os.replace(path + '.tmp', path)
+            # atomic: mmsymmim.compat makes local put_text write-and-rename
+            mmengine.dump(dict(k=self.k, bank=n_bank, test=n_test,
+                               top1=self.results),
+                          osp.join(runner.work_dir, 'knn.json'), indent=2)

@@ -10,6 +10,11 @@ from mmpretrain.registry import HOOKS
 ACTIONS = ('raise', 'skip')
 
 
+def _term(value) -> torch.Tensor:
+    """A loss term as one tensor (mmengine allows a list of tensors)."""
+    return value if torch.is_tensor(value) else sum(value)
+
+
 @HOOKS.register_module()
 class LossGuardHook(Hook):
     """Check every ``loss*`` term of every iteration before the update.
@@ -28,7 +33,6 @@ class LossGuardHook(Hook):
             raise ValueError(f'LossGuardHook: `action` must be one of '
                              f'{ACTIONS}, got {action!r}')
         self.action = action
-        self.skipped = []
 
     def before_train(self, runner) -> None:
         model = runner.model.module if is_model_wrapper(
@@ -39,11 +43,8 @@ class LossGuardHook(Hook):
 
         def guarded_parse_losses(losses):
             terms = {k: v for k, v in losses.items() if 'loss' in k}
-            finite = torch.stack([
-                torch.isfinite(torch.as_tensor(v if torch.is_tensor(v) else
-                                               sum(v))).all()
-                for v in terms.values()
-            ]).float()
+            finite = torch.stack(
+                [torch.isfinite(_term(v)).all() for v in terms.values()]).float()
             if is_distributed():
                 torch_dist.all_reduce(finite, op=torch_dist.ReduceOp.MIN)
             state['bad'] = bool(finite.min() < 1)  # one host sync per step
@@ -61,8 +62,7 @@ class LossGuardHook(Hook):
         runner.optim_wrapper.update_params = guarded_update_params
 
     def _report(self, runner, terms, finite) -> None:
-        bad = {k: (v if torch.is_tensor(v) else sum(v)).detach().float()
-               .mean().item()
+        bad = {k: _term(v).detach().float().mean().item()
                for (k, v), ok in zip(terms.items(), finite.tolist()) if not ok}
         where = f'iteration {runner.iter + 1}'
         if not bad:
@@ -73,5 +73,4 @@ class LossGuardHook(Hook):
             raise FloatingPointError(
                 msg + '. Stopping; set default_hooks.loss_guard.action=skip '
                 'to skip such steps instead.')
-        self.skipped.append(runner.iter + 1)
         runner.logger.warning(msg + '; optimizer step skipped.')
