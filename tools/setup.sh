@@ -3,7 +3,7 @@
 #
 # Creates .venv in the repo root and installs the tested OpenMMLab stack into it.
 # Every workaround for the upstream stack that concerns *installation* lives here,
-# each with why and when to drop it; run-time workarounds live in mmsymmim/compat.py.
+# each with why and when to drop it; run-time workarounds live in mmsymmim/compat/.
 #
 # Timing on 2 cores: about 15 minutes the first time (mmcv's C++ ops are compiled,
 # ~12 min), under 2 minutes afterwards (the built mmcv wheel is cached in

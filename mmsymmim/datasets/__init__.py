@@ -1,6 +1,4 @@
 from .fashion_mnist import FashionMNISTIDX
-from .transforms import MixMask, SymmetricMaskGenerator, checkerboard_mask
+from .transforms import SymmetricMaskGenerator, checkerboard_mask
 
-__all__ = [
-    'FashionMNISTIDX', 'MixMask', 'SymmetricMaskGenerator', 'checkerboard_mask'
-]
+__all__ = ['FashionMNISTIDX', 'SymmetricMaskGenerator', 'checkerboard_mask']

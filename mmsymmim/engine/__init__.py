@@ -1,6 +1,4 @@
+from . import checkpoint_safety  # noqa: F401  atomic writes, architecture guard
 from .hooks import KNNEvalHook, LossGuardHook
-from .optimizers import BackboneLayerDecayOptimWrapperConstructor
 
-__all__ = [
-    'BackboneLayerDecayOptimWrapperConstructor', 'KNNEvalHook', 'LossGuardHook'
-]
+__all__ = ['KNNEvalHook', 'LossGuardHook']

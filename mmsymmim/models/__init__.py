@@ -1,10 +1,13 @@
-from . import det  # noqa: F401  registers into mmdet's registry
 from . import utils  # noqa: F401
-from .algorithms import (MixMaskBYOL, MixMaskMoCo, MixMaskSimSiam, SymMIM,
-                         mixmask_loss)
 from .backbones import SymMIMViT
+from .necks import SymMIMDecoder
+from .heads import (FastMoCoV3Head, WeightedContrastiveHead,
+                    WeightedLatentPredictHead)
+from .selfsup import (MixMaskBYOL, MixMaskMixin, MixMaskMoCo, MixMaskMoCoV3,
+                      MixMaskSimSiam, SymMIM, mixmask_loss)
 
 __all__ = [
-    'MixMaskBYOL', 'MixMaskMoCo', 'MixMaskSimSiam', 'SymMIM', 'SymMIMViT',
-    'mixmask_loss'
+    'FastMoCoV3Head', 'MixMaskBYOL', 'MixMaskMixin', 'MixMaskMoCo',
+    'MixMaskMoCoV3', 'MixMaskSimSiam', 'SymMIM', 'SymMIMDecoder', 'SymMIMViT',
+    'WeightedContrastiveHead', 'WeightedLatentPredictHead', 'mixmask_loss'
 ]

@@ -21,15 +21,17 @@ from mmengine.registry import DefaultScope
 from mmpretrain.models.utils import resize_pos_embed
 from mmsymmim.datasets import FashionMNISTIDX
 
-from ..conftest import TINY_ARCH as ARCH
+from ..harness import SYMMIM_DEMO as DEMO
+from ..harness import REPO, TRAIN, tiny_arch
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-TRAIN = osp.join(REPO, 'tools/train.py')
-DEMO = osp.join(REPO, 'configs/demo/symmim_vit-tiny_fmnist.py')
-MASK_RCNN = osp.join(REPO,
-                     'configs/downstream/mask-rcnn_vit-b-symmim_fpn_coco.py')
-UPERNET = osp.join(REPO,
-                   'configs/downstream/upernet_vit-b-symmim_ade20k-512x512.py')
+ARCH = tiny_arch(4)  # 4 blocks: 4 feature levels for UperNet
+
+MASK_RCNN = osp.join(
+    REPO, 'configs/symmim/benchmarks/'
+    'mask-rcnn_vit-base-p16_simple-fpn_8xb8-amp-lsj-100e_coco.py')
+UPERNET = osp.join(
+    REPO, 'configs/symmim/benchmarks/'
+    'upernet_vit-base-p16_8xb2-amp-160k_ade20k-512x512.py')
 SIZE = 64  # downstream image side; the pretraining side is 32, patch 4
 CLASSES = FashionMNISTIDX.METAINFO['classes']
 

@@ -11,10 +11,10 @@ import torch
 from mmengine.fileio.backends.local_backend import LocalBackend
 
 from mmpretrain.registry import DATASETS, MODELS
-from ..conftest import REPO
+from ..harness import REPO
 
 TRAIN = osp.join(REPO, 'tools/train.py')
-DEMO = osp.join(REPO, 'configs/demo/symmim_vit-tiny_fmnist.py')
+DEMO = osp.join(REPO, 'configs/symmim/symmim_vit-tiny-p4_1xb128-200i_fmnist.py')
 TINY = [
     'model.backbone.arch.num_layers=2', 'train_dataloader.batch_size=16',
     'train_dataloader.num_workers=0',

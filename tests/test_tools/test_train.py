@@ -1,44 +1,13 @@
-"""tools/train.py on the demo config, as a user runs it."""
+"""tools/train.py on the demo configs, as a user runs it."""
 import json
-import os.path as osp
-import subprocess
-import sys
 
 import torch
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-DEMO = osp.join(REPO, 'configs/demo/symmim_vit-tiny_fmnist.py')
-MIXMASK_DEMO = osp.join(REPO, 'configs/demo/mixmask_mocov2_resnet-tiny_fmnist.py')
-SMALL = [
-    'train_dataloader.batch_size=16',
-    'default_hooks.logger.interval=1',
-    'train_dataloader.num_workers=0',
-    'train_dataloader.persistent_workers=False',
-    'custom_hooks.0.bank_dataloader.dataset.indices=300',
-    'custom_hooks.0.test_dataloader.dataset.indices=100',
-]
+from ..harness import MIXMASK_DEMO, run_train
 
 
-def train(work_dir, iters, *extra, config=DEMO):
-    small = (['model.backbone.arch.num_layers=2'] if config == DEMO else
-             ['model.queue_len=64'])
-    cmd = [
-        sys.executable,
-        osp.join(REPO, 'tools/train.py'), config, '--work-dir',
-        str(work_dir), *extra, '--cfg-options', *SMALL, *small,
-        f'train_cfg.max_iters={iters}',
-        f'default_hooks.checkpoint.interval={iters}',
-        f'param_scheduler.1.end={iters}', f'param_scheduler.1.T_max={iters}',
-        'param_scheduler.0.end=1', 'param_scheduler.1.begin=1'
-    ]
-    proc = subprocess.run(
-        cmd, cwd=REPO, capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return proc.stdout + proc.stderr
-
-
-def test_demo_two_iterations(fmnist_root, tmp_path):
-    out = train(tmp_path, 2)
+def test_symmim_demo_two_iterations(fmnist_root, tmp_path):
+    out = run_train(tmp_path, 2).out
     assert 'loss_mim' in out and 'loss_con' in out
     ckpt = tmp_path / 'iter_2.pth'
     assert ckpt.is_file()
@@ -53,7 +22,7 @@ def test_demo_two_iterations(fmnist_root, tmp_path):
 
 
 def test_mixmask_demo_two_iterations(fmnist_root, tmp_path):
-    out = train(tmp_path, 2, config=MIXMASK_DEMO)
+    out = run_train(tmp_path, 2, config=MIXMASK_DEMO).out
     assert 'loss_moco' in out and 'loss_mix' in out
     knn = json.loads((tmp_path / 'knn.json').read_text())
     assert set(knn['top1']) == {'random init', 'after 2 iters'}
@@ -62,8 +31,8 @@ def test_mixmask_demo_two_iterations(fmnist_root, tmp_path):
 
 
 def test_resume(fmnist_root, tmp_path):
-    train(tmp_path, 2)
-    out = train(tmp_path, 4, '--resume')
+    run_train(tmp_path, 2)
+    out = run_train(tmp_path, 4, '--resume').out
     assert 'resumed' in out.lower()
     state = torch.load(tmp_path / 'iter_4.pth', weights_only=True)
     assert state['meta']['iter'] == 4

@@ -1,8 +1,4 @@
 from .loading import SafeLoadImageFromFile
-from .mixmask import MixMask
 from .symmetric_mask import SymmetricMaskGenerator, checkerboard_mask
 
-__all__ = [
-    'MixMask', 'SafeLoadImageFromFile', 'SymmetricMaskGenerator',
-    'checkerboard_mask'
-]
+__all__ = ['SafeLoadImageFromFile', 'SymmetricMaskGenerator', 'checkerboard_mask']

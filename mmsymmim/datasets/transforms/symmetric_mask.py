@@ -15,7 +15,6 @@ mirror is visible.
 from numbers import Integral
 from typing import List, Optional, Sequence, Tuple, Union
 
-import numpy as np
 import torch
 from mmcv.transforms import BaseTransform
 
@@ -46,29 +45,29 @@ def checkerboard_mask(grid: Tuple[int, int], scales: torch.Tensor,
             torch.div(j, k, rounding_mode='floor') + p) % 2 == 1
 
 
-def _check_scales(field: str, scale, grid: Tuple[int, int]) -> List[int]:
+def _check_scales(owner: str, field: str, scale,
+                  grid: Tuple[int, int]) -> List[int]:
     values = list(scale) if isinstance(scale, Sequence) else [scale]
     if not values or not all(
             isinstance(v, Integral) and not isinstance(v, bool) and v >= 1
             for v in values):
-        raise ValueError(f'SymmetricMaskGenerator: `{field}` must be a '
-                         f'positive int or a non-empty list of them, got '
-                         f'{scale!r}')
+        raise ValueError(f'{owner}: `{field}` must be a positive int or a '
+                         f'non-empty list of them, got {scale!r}')
     limit = min(grid) - 1
     too_big = [v for v in values if v > limit]
     if too_big:
         raise ValueError(
-            f'SymmetricMaskGenerator: `{field}`={scale!r} is too large for '
-            f'the {grid[0]}x{grid[1]} token grid: a block of {too_big[0]} '
-            f'tokens leaves one block per side (all or nothing masked). '
-            f'Allowed scales: 1..{limit}.')
+            f'{owner}: `{field}`={scale!r} is too large for the '
+            f'{grid[0]}x{grid[1]} token grid: a block of {too_big[0]} tokens '
+            f'leaves one block per side (all or nothing masked). Allowed '
+            f'scales: 1..{limit}.')
     return [int(v) for v in values]
 
 
-def _check_phase(field: str, phase) -> Union[int, str]:
+def _check_phase(owner: str, field: str, phase) -> Union[int, str]:
     if phase not in PHASES or isinstance(phase, bool):
-        raise ValueError(f'SymmetricMaskGenerator: `{field}` must be one of '
-                         f'{PHASES}, got {phase!r}')
+        raise ValueError(f'{owner}: `{field}` must be one of {PHASES}, got '
+                         f'{phase!r}')
     return phase
 
 
@@ -105,55 +104,54 @@ class SymmetricMaskGenerator(BaseTransform):
                  phase: Union[int, str] = 'random',
                  ema_scale: Optional[Union[int, Sequence[int]]] = 2,
                  ema_phase: Union[int, str] = 'random') -> None:
+        owner = type(self).__name__
         for name, v in (('input_size', input_size),
                         ('model_patch_size', model_patch_size)):
             if not isinstance(v, Integral) or v < 1:
-                raise ValueError(f'SymmetricMaskGenerator: `{name}` must be '
-                                 f'a positive int, got {v!r}')
+                raise ValueError(f'{owner}: `{name}` must be a positive int, '
+                                 f'got {v!r}')
         if input_size % model_patch_size:
             raise ValueError(
-                f'SymmetricMaskGenerator: `input_size`={input_size} is not '
+                f'{owner}: `input_size`={input_size} is not '
                 f'divisible by `model_patch_size`={model_patch_size}; allowed '
                 f'input sizes are multiples of {model_patch_size}.')
         self.input_size = input_size
         self.model_patch_size = model_patch_size
         self.grid = (input_size // model_patch_size, ) * 2
-        self.scales = _check_scales('scale', scale, self.grid)
-        self.phase = _check_phase('phase', phase)
+        self.scales = _check_scales(owner, 'scale', scale, self.grid)
+        self.phase = _check_phase(owner, 'phase', phase)
         self.ema_scales = (None if ema_scale is None else _check_scales(
-            'ema_scale', ema_scale, self.grid))
-        self.ema_phase = _check_phase('ema_phase', ema_phase)
+            owner, 'ema_scale', ema_scale, self.grid))
+        self.ema_phase = _check_phase(owner, 'ema_phase', ema_phase)
 
-    def _draw(self, n: int, scales: List[int], phase) -> torch.Tensor:
-        """``(n, H, W)`` masks with scales and phases drawn per mask."""
-        k = np.random.choice(scales, size=n)
-        p = (np.random.randint(0, 2, size=n)
-             if phase == 'random' else np.full(n, phase))
-        return checkerboard_mask(self.grid, torch.from_numpy(k),
-                                 torch.from_numpy(p))
+    def sample(self, n: int, scales: List[int], phase,
+               device=None) -> torch.Tensor:
+        """``(n, H, W)`` bool masks on ``device``, block scale and phase drawn
+        per mask with torch's RNG: the one sampler of both paths below."""
+        table = torch.tensor(scales, device=device)
+        k = table[torch.randint(len(scales), (n, ), device=device)]
+        p = (torch.randint(0, 2, (n, ), device=device) if phase == 'random'
+             else torch.full((n, ), phase, device=device))
+        return checkerboard_mask(self.grid, k, p)
 
     def draw(self, batch: int, num_views: int, device=None):
-        """Masks for a whole batch on ``device`` with torch's RNG, without a
-        Python loop over the batch (SymMIM's ``mask_generator`` path).
+        """Masks for a whole batch at once (SymMIM's ``mask_generator`` path).
+
+        The contract a model relies on: one call per step, on the model's
+        device, no Python loop over the batch, torch's RNG of that device (so
+        ``randomness.seed`` makes it repeatable); masks are bool, True =
+        masked, one per image and view.
 
         Returns:
-            ``(mask, ema_mask)``, each ``(batch, num_views, H, W)`` bool;
+            ``(mask, ema_mask)``, each ``(batch, num_views, H, W)``;
             ``ema_mask`` is None when ``ema_scale`` is None.
         """
+        shape = (batch, num_views, *self.grid)
         n = batch * num_views
-
-        def sample(scales, phase):
-            table = torch.tensor(scales, device=device)
-            k = table[torch.randint(len(scales), (n, ), device=device)]
-            p = (torch.randint(0, 2, (n, ), device=device)
-                 if phase == 'random' else torch.full(
-                     (n, ), phase, device=device))
-            return checkerboard_mask(self.grid, k, p).view(
-                batch, num_views, *self.grid)
-
-        ema = (None if self.ema_scales is None else sample(
-            self.ema_scales, self.ema_phase))
-        return sample(self.scales, self.phase), ema
+        mask = self.sample(n, self.scales, self.phase, device).view(shape)
+        ema = (None if self.ema_scales is None else self.sample(
+            n, self.ema_scales, self.ema_phase, device).view(shape))
+        return mask, ema
 
     def _num_views(self, img) -> Optional[int]:
         views = img if isinstance(img, list) else [img]
@@ -161,19 +159,17 @@ class SymmetricMaskGenerator(BaseTransform):
             h, w = view.shape[:2]
             if (h, w) != (self.input_size, self.input_size):
                 raise ValueError(
-                    f'SymmetricMaskGenerator: image is {h}x{w} but '
+                    f'{type(self).__name__}: image is {h}x{w} but '
                     f'`input_size`={self.input_size}; crop or resize to '
                     f'{self.input_size}x{self.input_size} before masking.')
         return len(views) if isinstance(img, list) else None
 
     def transform(self, results: dict) -> dict:
         views = self._num_views(results['img'])
-        n = views or 1
-        mask = self._draw(n, self.scales, self.phase)
-        results['mask'] = mask if views else mask[0]
-        if self.ema_scales is not None:
-            ema = self._draw(n, self.ema_scales, self.ema_phase)
-            results['ema_mask'] = ema if views else ema[0]
+        mask, ema = self.draw(1, views or 1)
+        results['mask'] = mask[0] if views else mask[0, 0]
+        if ema is not None:
+            results['ema_mask'] = ema[0] if views else ema[0, 0]
         return results
 
     def __repr__(self) -> str:

@@ -16,7 +16,7 @@ class KNNEvalHook(Hook):
 
     Runs once before training (the randomly initialised encoder, unless the
     run resumes) and once after it, logs both, writes ``knn.json`` to the work
-    dir and prints a two-line summary.
+    dir and prints a summary: a header line, then one line per evaluation.
 
     Args:
         bank_dataloader (dict): loader of labelled images for the memory bank.
@@ -75,7 +75,7 @@ class KNNEvalHook(Hook):
         runner.logger.info('\n'.join(lines))
         if runner.rank == 0:
             print('\n'.join(lines), flush=True)
-            # atomic: mmsymmim.compat makes local put_text write-and-rename
+            # atomic: see mmsymmim.engine.checkpoint_safety
             mmengine.dump(dict(k=self.k, bank=n_bank, test=n_test,
                                top1=self.results),
                           osp.join(runner.work_dir, 'knn.json'), indent=2)

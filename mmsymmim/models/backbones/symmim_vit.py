@@ -1,36 +1,97 @@
-"""The SymMIM online/momentum encoder: MoCo-v3's ViT plus a mask token."""
-from typing import Optional
+"""The SymMIM online/momentum encoder: MoCo v3's ViT with two masked inputs.
+
+* ``forward(x, mask)`` with ``use_mask_token=True`` (SimMIM style): masked
+  patch embeddings are replaced by a learnable mask token and every token
+  goes through the blocks.
+* ``forward_visible(x, mask)`` (MAE style): only the visible tokens (and the
+  class token) go through the blocks, so a 50 % board halves the encoder's
+  cost. Masks whose visible count differs between samples (a board cut at
+  the border, e.g. k = 2 on ViT/16's 14 x 14 grid: 96 or 100 visible) are
+  padded to the largest count; padded slots are hidden from attention by a
+  key mask, so each sample's tokens see exactly its own visible tokens.
+"""
+from typing import Optional, Tuple
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 from mmpretrain.models.selfsup.mocov3 import MoCoV3ViT
 from mmpretrain.models.utils import resize_pos_embed
 from mmpretrain.registry import MODELS
 
 
-@MODELS.register_module()
-class SymMIMViT(MoCoV3ViT):
-    """MoCo-v3 ViT (fixed 2-D sin-cos position embedding, MoCo-v3 init) with a
-    learnable SimMIM-style mask token.
-
-    ``forward(x)`` is the plain ViT (``out_type`` applies; no mask), so a
-    checkpoint's ``backbone.*`` weights load into mmpretrain's
-    ``VisionTransformer`` for fine-tuning (``mask_token`` is the only extra
-    key). ``forward(x, mask)`` replaces masked patch embeddings by the mask
-    token before the position embedding and the blocks, and returns all
-    tokens.
+def visible_index(
+        mask: torch.Tensor) -> Tuple[torch.Tensor, int, Optional[torch.Tensor]]:
+    """Token order that puts each sample's visible tokens first.
 
     Args:
-        stop_grad_conv1 (bool): freeze the patch projection (MoCo-v3's
-            stability trick). Defaults to False: the MIM branch has to learn
-            the patch embedding.
+        mask: ``(B, L)`` bool, True = masked.
+
+    Returns:
+        ``ids_shuffle (B, L)`` (visible tokens first, each group in raster
+        order), ``n`` = the largest visible count, and ``pad (B, n)`` bool,
+        True where slot i of a sample holds a masked token (padding), or
+        None when every sample has n visible tokens. One host sync (n).
+    """
+    ids_shuffle = torch.argsort(mask.to(torch.int8), dim=1, stable=True)
+    counts = (~mask).sum(1)
+    lo, n = torch.stack(torch.aminmax(counts)).tolist()
+    if lo == n:
+        return ids_shuffle, n, None
+    pad = torch.arange(n, device=mask.device).unsqueeze(0) >= counts.unsqueeze(1)
+    return ids_shuffle, n, pad
+
+
+def gather_tokens(x: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+    """``x (B, L, C)`` -> ``(B, n, C)``: tokens ``ids (B, n)`` of each row."""
+    return torch.gather(x, 1, ids.unsqueeze(-1).expand(-1, -1, x.shape[-1]))
+
+
+def block_with_key_mask(layer: nn.Module, x: torch.Tensor,
+                        keep: torch.Tensor) -> torch.Tensor:
+    """mmpretrain's ``TransformerEncoderLayer.forward`` with a key mask.
+
+    ``keep (B, 1, 1, N)`` bool: True = a key every query may attend to.
+    Same parameters and arithmetic as the layer's own forward.
+    """
+    a = layer.attn
+    h = layer.ln1(x)
+    B, N, _ = h.shape
+    q, k, v = a.qkv(h).reshape(B, N, 3, a.num_heads,
+                               a.head_dims).permute(2, 0, 3, 1, 4)
+    h = F.scaled_dot_product_attention(
+        q, k, v, attn_mask=keep, dropout_p=a.attn_drop if a.training else 0.)
+    h = a.proj(h.transpose(1, 2).reshape(B, N, a.embed_dims))
+    x = x + a.out_drop(a.gamma1(a.proj_drop(h)))
+    return layer.ffn(layer.ln2(x), identity=x)
+
+
+@MODELS.register_module()
+class SymMIMViT(MoCoV3ViT):
+    """MoCo v3 ViT (fixed 2-D sin-cos position embedding, MoCo v3 init) that
+    also encodes masked views.
+
+    ``forward(x)`` is the plain ViT (``out_type`` applies), so a checkpoint's
+    ``backbone.*`` weights load into mmpretrain's ``VisionTransformer`` for
+    fine-tuning (``mask_token``, if any, is the only extra key).
+
+    Args:
+        stop_grad_conv1 (bool): freeze the patch projection (MoCo v3's
+            stability trick). Defaults to False: MIM has to learn it.
+        use_mask_token (bool): create the SimMIM mask token that
+            ``forward(x, mask)`` needs. The visible-token path does not use
+            it (an unused parameter would stop DDP). Defaults to True.
         **kwargs: everything :class:`MoCoV3ViT` / ``VisionTransformer`` takes.
     """
 
-    def __init__(self, stop_grad_conv1: bool = False, **kwargs) -> None:
+    def __init__(self,
+                 stop_grad_conv1: bool = False,
+                 use_mask_token: bool = True,
+                 **kwargs) -> None:
         super().__init__(stop_grad_conv1=stop_grad_conv1, **kwargs)
-        self.mask_token = nn.Parameter(torch.zeros(1, 1, self.embed_dims))
+        self.mask_token = (nn.Parameter(torch.zeros(1, 1, self.embed_dims))
+                           if use_mask_token else None)
         if not self._pretrained():
             # MoCo v3's fixed sin-cos embedding (filled in init_weights).
             # Frozen here, not only in init_weights: the Runner wraps the
@@ -44,47 +105,85 @@ class SymMIMViT(MoCoV3ViT):
 
     def init_weights(self) -> None:
         super().init_weights()
-        if not self._pretrained():
+        if self.mask_token is not None and not self._pretrained():
             nn.init.trunc_normal_(self.mask_token, std=0.02)
 
     def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor] = None):
         """Args:
             x: images ``(B, C, H, W)``.
-            mask: ``(B, h, w)`` token mask (True/1 = masked) or None.
+            mask: ``(B, h, w)`` token mask (True = masked) or None.
 
         Returns:
             ``VisionTransformer.forward(x)`` when ``mask`` is None, else the
-            tokens ``(B, num_extra_tokens + h*w, C)`` after the final norm.
+            tokens ``(B, 1 + h*w, C)`` after the final norm, masked patches
+            replaced by the mask token before the blocks.
         """
         if mask is None:
             return super().forward(x)
         return self.forward_masked(x, mask)
 
-    def forward_masked(self, x: torch.Tensor,
-                       mask: torch.Tensor) -> torch.Tensor:
-        """Masked forward; see :meth:`forward`."""
-        x, patch_resolution = self.patch_embed(x)
-        B, L, _ = x.shape
+    def embed(self, x: torch.Tensor):
+        """Patch embeddings ``(B, L, C)``, their position embeddings
+        ``(1, L, C)`` (resized to the input's grid) and the grid."""
+        x, grid = self.patch_embed(x)
+        pos = resize_pos_embed(
+            self.pos_embed, self.patch_resolution, grid,
+            mode=self.interpolate_mode, num_extra_tokens=self.num_extra_tokens)
+        return x, pos[:, self.num_extra_tokens:], grid
+
+    def _class_token(self, B: int) -> torch.Tensor:
+        """``(B, 1, C)``: class token plus its position embedding."""
+        return (self.cls_token + self.pos_embed[:, :1]).expand(B, -1, -1)
+
+    def _check_mask(self, mask: torch.Tensor, B: int, L: int, grid) -> None:
         if mask.shape[0] != B or mask[0].numel() != L:
             raise ValueError(
-                f'SymMIMViT: mask of shape {tuple(mask.shape)} does not fit '
-                f'{B} images of {patch_resolution[0]}x{patch_resolution[1]} '
-                f'tokens')
-        w = mask.reshape(B, L, 1).to(x.dtype)
-        x = x * (1. - w) + self.mask_token.to(x.dtype) * w
+                f'{type(self).__name__}: mask of shape {tuple(mask.shape)} '
+                f'does not fit {B} images of {grid[0]}x{grid[1]} tokens')
 
-        if self.cls_token is not None:
-            x = torch.cat((self.cls_token.expand(B, -1, -1), x), dim=1)
-        x = x + resize_pos_embed(
-            self.pos_embed,
-            self.patch_resolution,
-            patch_resolution,
-            mode=self.interpolate_mode,
-            num_extra_tokens=self.num_extra_tokens)
-        x = self.drop_after_pos(x)
-        x = self.pre_norm(x)
+    def _blocks(self, x: torch.Tensor,
+                keep: Optional[torch.Tensor] = None) -> torch.Tensor:
+        x = self.pre_norm(self.drop_after_pos(x))
         for layer in self.layers:
-            x = layer(x)
-        if self.final_norm:
-            x = self.ln1(x)
-        return x
+            x = layer(x) if keep is None else block_with_key_mask(
+                layer, x, keep)
+        return self.ln1(x) if self.final_norm else x
+
+    def forward_masked(self, x: torch.Tensor,
+                       mask: torch.Tensor) -> torch.Tensor:
+        """SimMIM path; see :meth:`forward`."""
+        if self.mask_token is None:
+            raise ValueError(f'{type(self).__name__}(use_mask_token=False) '
+                             f'has no mask token: use forward_visible')
+        x, pos, grid = self.embed(x)
+        B, L, _ = x.shape
+        self._check_mask(mask, B, L, grid)
+        w = mask.reshape(B, L, 1).to(x.dtype)
+        x = x * (1. - w) + self.mask_token.to(x.dtype) * w + pos
+        return self._blocks(torch.cat([self._class_token(B), x], dim=1))
+
+    def forward_visible(self, x: torch.Tensor, mask: torch.Tensor):
+        """MAE path: encode the class token and the visible tokens only.
+
+        Args:
+            x: images ``(B, C, H, W)``.
+            mask: ``(B, h, w)`` bool token mask, True = masked.
+
+        Returns:
+            ``tokens (B, 1 + n, C)`` (class token first; n = the largest
+            visible count in the batch), ``ids_restore (B, L)`` (slot of each
+            token in ``visible first`` order, for the decoder) and ``pad
+            (B, n)`` bool (slots holding padding) or None when every sample
+            has n visible tokens.
+        """
+        x, pos, grid = self.embed(x)
+        B, L, _ = x.shape
+        self._check_mask(mask, B, L, grid)
+        ids_shuffle, n, pad = visible_index(mask.reshape(B, L).bool())
+        x = gather_tokens(x + pos, ids_shuffle[:, :n])
+        x = torch.cat([self._class_token(B), x], dim=1)
+        ids_restore = torch.argsort(ids_shuffle, dim=1)
+        if pad is None:
+            return self._blocks(x), ids_restore, None
+        keep = torch.cat([pad.new_ones(B, 1), ~pad], dim=1)[:, None, None]
+        return self._blocks(x, keep), ids_restore, pad

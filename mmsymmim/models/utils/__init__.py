@@ -1,4 +1,5 @@
-from .fast_mocov3_head import FastMoCoV3Head
+from .batch_augments import MixMask
 from .foreach_ema import ForeachCosineEMA
+from .gloo_sync_batchnorm import GlooSyncBatchNorm
 
-__all__ = ['FastMoCoV3Head', 'ForeachCosineEMA']
+__all__ = ['ForeachCosineEMA', 'GlooSyncBatchNorm', 'MixMask']

@@ -1,0 +1,15 @@
+# MixMask on SimSiam, ResNet-50, ImageNet-1k, 200 epochs. Batch 256 =
+# 8 GPUs x 32, SGD lr 0.05 with the predictor's lr fixed (mmpretrain's
+# SimSiam recipe). MixMask as in the MoCo v2 config; our implementation of the
+# term (no public code for SimSiam).
+_base_ = 'mmpretrain::simsiam/simsiam_resnet50_8xb32-coslr-200e_in1k.py'
+custom_imports = dict(imports=['mmsymmim'], allow_failed_imports=False)
+
+model = dict(
+    type='MixMaskSimSiam',
+    mix_loss_weight=1.0,
+    head=dict(type='WeightedLatentPredictHead'),  # the parent's head + per-sample weights
+    mixmask=dict(grid_size=8, mask_ratio=0.5, mask_type='block',
+                 partner='reverse', per_sample=True))
+
+default_hooks = dict(loss_guard=dict(type='LossGuardHook', action='raise'))

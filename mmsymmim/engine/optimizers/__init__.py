@@ -1,3 +1,0 @@
-from .backbone_layer_decay import BackboneLayerDecayOptimWrapperConstructor
-
-__all__ = ['BackboneLayerDecayOptimWrapperConstructor']

@@ -1,0 +1,3 @@
+from .symmim_decoder import SymMIMDecoder
+
+__all__ = ['SymMIMDecoder']

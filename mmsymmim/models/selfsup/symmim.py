@@ -1,0 +1,300 @@
+"""SymMIM: masked image modeling with symmetric masks plus a MoCo-v3 branch.
+
+Nguyen & Park, "Symmetric masking strategy enhances the performance of masked
+image modeling", ICPR 2024 (arXiv 2408.12772).
+
+One step, for two augmented views x1, x2 of a batch (``MultiView``)::
+
+    online encoder  : t_v = ViT(x_v, fine mask_v)
+    MIM branch      : L_mim = head(decoder(t_v), x_v, mask_v)  (masked pixels)
+    contrastive     : q_v = predictor(projector(t_v[cls]))
+    momentum (EMA)  : k_v = projector_ema(ViT_ema(x_v, coarse ema_mask_v)[cls])
+                      theta_ema <- m theta_ema + (1 - m) theta   (cosine m)
+    L_con = InfoNCE(q_1, k_2) + InfoNCE(q_2, k_1)   (negatives: all ranks)
+    L     = w_mim * L_mim + w_con * L_con
+
+How the encoders take a masked view (``encoder_input``):
+  * ``'mask_token'`` (the paper's SimMIM-style encoder, the class default):
+    masked patches become a mask token and every token is encoded; decoder
+    ``SimMIMLinearDecoder``, head ``SimMIMHead``.
+  * ``'visible'`` (MAE-style): both encoders see only their visible tokens
+    (half of them on a 50 % board), the online one's output goes through a
+    light transformer decoder that re-inserts mask tokens
+    (:class:`SymMIMDecoder`, head ``MAEPretrainHead``). Same losses, about
+    half the encoder cost. Boards whose visible count varies between samples
+    are padded with an attention key mask (``SymMIMViT.forward_visible``):
+    that keeps the paper's board exactly, where fixing the count would have
+    to move or drop tokens.
+
+Choices the paper leaves open, with the defaults taken here:
+  * ``symmetric=True``: both views go through the online and the momentum
+    encoder and the contrastive loss is symmetrised, as in MoCo v3;
+    ``L_mim`` is the mean over the masked pixels of both views.
+  * ``ema_masked=True``: the momentum encoder sees its own coarse board (the
+    paper's figure 3 setting); False feeds it the full view (MoCo v3 keys).
+  * ``norm_target=False``: SimMIM's raw (normalised-image) pixel targets;
+    True uses MAE's per-patch normalised targets.
+  * The EMA momentum follows MoCo v3's cosine schedule (mmpretrain's
+    ``CosineEMA``): mmengine's ``momentum`` is 1 - m, so ``base_momentum``
+    0.01 means m = 0.99 rising to 1.
+"""
+from typing import Dict, List, Optional, Union
+
+import torch
+import torch.nn as nn
+
+from mmpretrain.models.heads import MAEPretrainHead
+from mmpretrain.models.selfsup.base import BaseSelfSupervisor
+from mmpretrain.registry import MODELS, TRANSFORMS
+from mmpretrain.structures import DataSample
+from ..utils import ForeachCosineEMA
+
+ENCODER_INPUTS = ('mask_token', 'visible')
+
+
+@MODELS.register_module()
+class SymMIM(BaseSelfSupervisor):
+    """SymMIM algorithm.
+
+    Args:
+        backbone (dict): online encoder, a ViT taking ``(x, mask)`` such as
+            :class:`SymMIMViT`.
+        neck (dict): projector on the class token (MoCo v3 ``NonLinearNeck``).
+        head (dict): contrastive head with the predictor
+            (``MoCoV3Head``: InfoNCE, keys gathered across processes).
+        mim_neck (dict): pixel decoder: ``SimMIMLinearDecoder``
+            (``encoder_input='mask_token'``) or :class:`SymMIMDecoder`
+            (``'visible'``).
+        mim_head (dict): reconstruction loss on masked pixels: ``SimMIMHead``
+            or ``MAEPretrainHead`` (norm_pix False: see ``norm_target``).
+        encoder_input (str): ``'mask_token'`` or ``'visible'`` (see above).
+            Defaults to 'mask_token' (the paper's).
+        base_momentum (float): initial EMA momentum in mmengine's convention
+            (1 - m). Defaults to 0.01.
+        end_momentum (float): final one. Defaults to 0 (m = 1).
+        mim_loss_weight (float): w_mim. Defaults to 1.
+        con_loss_weight (float): w_con. Defaults to 1.
+        symmetric (bool): symmetrise over the two views. Defaults to True.
+        ema_masked (bool): mask the momentum encoder's view with
+            ``ema_mask``. Defaults to True.
+        norm_target (bool): per-patch normalised pixel targets.
+            Defaults to False.
+        mask_generator (dict, optional): a ``SymmetricMaskGenerator`` config
+            to draw the masks on the model's device inside ``loss()`` (fast
+            path: no per-sample masks to collate and copy). None (default):
+            masks come from the data pipeline in the data samples, as
+            mmpretrain's SimMIM masks do. Using both is an error.
+    """
+
+    def __init__(self,
+                 backbone: dict,
+                 neck: dict,
+                 head: dict,
+                 mim_neck: dict,
+                 mim_head: dict,
+                 encoder_input: str = 'mask_token',
+                 base_momentum: float = 0.01,
+                 end_momentum: float = 0.,
+                 mim_loss_weight: float = 1.,
+                 con_loss_weight: float = 1.,
+                 symmetric: bool = True,
+                 ema_masked: bool = True,
+                 norm_target: bool = False,
+                 mask_generator: Optional[dict] = None,
+                 pretrained: Optional[str] = None,
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[Union[List[dict], dict]] = None) -> None:
+        super().__init__(
+            backbone=backbone,
+            neck=neck,
+            head=head,
+            pretrained=pretrained,
+            data_preprocessor=data_preprocessor,
+            init_cfg=init_cfg)
+        if encoder_input not in ENCODER_INPUTS:
+            raise ValueError(f'SymMIM: `encoder_input` must be one of '
+                             f'{ENCODER_INPUTS}, got {encoder_input!r}')
+        self.encoder_input = encoder_input
+        self.mim_neck = MODELS.build(mim_neck)
+        self.mim_head = MODELS.build(mim_head)
+        self._check_mim_parts()
+        self.mim_loss_weight = mim_loss_weight
+        self.con_loss_weight = con_loss_weight
+        self.symmetric = symmetric
+        self.ema_masked = ema_masked
+        self.norm_target = norm_target
+        self.mask_generator = (None if mask_generator is None else
+                               TRANSFORMS.build(mask_generator))
+        self.momentum_encoder = ForeachCosineEMA(
+            self._online_encoder(),
+            momentum=base_momentum,
+            end_momentum=end_momentum)
+
+    def _check_mim_parts(self) -> None:
+        """The decoder, head and backbone must fit ``encoder_input``."""
+        visible = self.encoder_input == 'visible'
+        uses_token = getattr(self.backbone, 'mask_token', None) is not None
+        if visible and uses_token:
+            raise ValueError(
+                "SymMIM(encoder_input='visible') never uses the backbone's "
+                "mask token (DDP would stop on the unused parameter): set "
+                "backbone=dict(use_mask_token=False)")
+        if not visible and not uses_token:
+            raise ValueError("SymMIM(encoder_input='mask_token') needs "
+                             'backbone=dict(use_mask_token=True)')
+        is_mae = isinstance(self.mim_head, MAEPretrainHead)
+        if visible != is_mae:
+            raise ValueError(
+                f"SymMIM(encoder_input={self.encoder_input!r}) needs "
+                f"mim_head={'MAEPretrainHead' if visible else 'SimMIMHead'} "
+                f"(and mim_neck="
+                f"{'SymMIMDecoder' if visible else 'SimMIMLinearDecoder'}), "
+                f'got {type(self.mim_head).__name__}')
+        if is_mae and self.mim_head.norm_pix:
+            raise ValueError('SymMIM: set norm_target=True instead of '
+                             'mim_head.norm_pix (one switch for both paths)')
+
+    def _online_encoder(self) -> nn.ModuleDict:
+        """The modules the EMA tracks: backbone and projector."""
+        return nn.ModuleDict(dict(backbone=self.backbone, neck=self.neck))
+
+    def extract_feat(self, inputs: torch.Tensor):
+        """Backbone features of unmasked images (for k-NN, probing, transfer)."""
+        return self.backbone(inputs)
+
+    # ---------------------------------------------------------------- steps
+    @staticmethod
+    def _masks(data_samples: List[DataSample], key: str,
+               num_views: int) -> torch.Tensor:
+        """Stack per-sample masks into ``(V, B, h, w)``.
+
+        Each sample holds ``(V, h, w)`` (one mask per view, as
+        :class:`SymmetricMaskGenerator` writes) or ``(h, w)``, which is shared
+        by all views (e.g. mmpretrain's ``SimMIMMaskGenerator``).
+        """
+        if not all(key in ds for ds in data_samples):
+            hint = ('SymmetricMaskGenerator(...)' if key == 'mask' else
+                    "SymmetricMaskGenerator(ema_scale=...) and "
+                    "PackInputs(algorithm_keys=['ema_mask'])")
+            raise KeyError(f'SymMIM needs `{key}` in every data sample: add '
+                           f'{hint} to the train pipeline')
+        masks = torch.stack([ds.get(key) for ds in data_samples])
+        if masks.dim() == 3:  # one (h, w) mask per sample: shared by views
+            masks = masks.unsqueeze(1).expand(-1, num_views, -1, -1)
+        if masks.shape[1] != num_views:
+            raise ValueError(f'SymMIM: `{key}` holds {masks.shape[1]} view(s) '
+                             f'per sample but the batch has {num_views}')
+        return masks.transpose(0, 1)
+
+    def draw_masks(self, x: torch.Tensor, data_samples: List[DataSample]):
+        """Online and EMA masks, each ``(2, B, h, w)`` (EMA: None if the
+        momentum encoder sees full views)."""
+        if self.mask_generator is None:
+            masks = self._masks(data_samples, 'mask', 2)
+            ema = (self._masks(data_samples, 'ema_mask', 2)
+                   if self.ema_masked else None)
+            return masks, ema
+        if data_samples and 'mask' in data_samples[0]:
+            raise ValueError(
+                'SymMIM: masks come both from the data pipeline and from '
+                '`mask_generator`; remove one of them')
+        masks, ema = self.mask_generator.draw(x.shape[0], 2, x.device)
+        if self.ema_masked and ema is None:
+            raise ValueError('SymMIM(ema_masked=True) needs `ema_scale` in '
+                             '`mask_generator`')
+        return masks.transpose(0, 1), (ema.transpose(0, 1)
+                                       if self.ema_masked else None)
+
+    def patch_targets(self, images: torch.Tensor) -> torch.Tensor:
+        """Pixel targets ``(B, C, H, W)``; per-patch normalised if asked."""
+        if not self.norm_target:
+            return images
+        p = self.mim_head.patch_size
+        B, C, H, W = images.shape
+        x = images.reshape(B, C, H // p, p, W // p, p)
+        x = x.permute(0, 2, 4, 1, 3, 5).reshape(B, H // p, W // p, -1)
+        mean = x.mean(dim=-1, keepdim=True)
+        var = x.var(dim=-1, keepdim=True)
+        x = (x - mean) / (var + 1.e-6)**.5
+        x = x.reshape(B, H // p, W // p, C, p, p).permute(0, 3, 1, 4, 2, 5)
+        return x.reshape(B, C, H, W)
+
+    def encode_and_reconstruct(self, x: torch.Tensor, mask: torch.Tensor):
+        """Online encoder and MIM branch.
+
+        Args:
+            x: ``(N, 3, H, W)`` images, mask ``(N, h, w)`` bool.
+
+        Returns:
+            class tokens ``(N, C)`` and the reconstruction loss.
+        """
+        target = self.patch_targets(x)
+        if self.encoder_input == 'mask_token':
+            tokens = self.backbone(x, mask)
+            N, L, C = tokens[:, 1:].shape
+            h, w = mask.shape[-2:]
+            feat = tokens[:, 1:].transpose(1, 2).reshape(N, C, h, w)
+            return tokens[:, 0], self.mim_head.loss(
+                self.mim_neck(feat), target, mask)
+        tokens, ids_restore, pad = self.backbone.forward_visible(x, mask)
+        pred = self.mim_neck(tokens, ids_restore, pad)
+        return tokens[:, 0], self.mim_head.loss(
+            pred, target, mask.flatten(1).to(pred.dtype))
+
+    def project(self, cls_tokens: torch.Tensor, n: int) -> List[torch.Tensor]:
+        """Projector per view (BatchNorm statistics per view, as MoCo v3)."""
+        return [self.neck((c, ))[0] for c in cls_tokens.chunk(n)]
+
+    @torch.no_grad()
+    def update_momentum_encoder(self) -> None:
+        """theta_ema <- m theta_ema + (1 - m) theta (cosine m)."""
+        self.momentum_encoder.update_parameters(self._online_encoder())
+
+    @torch.no_grad()
+    def momentum_keys(self, views: List[torch.Tensor],
+                      masks: Optional[List[torch.Tensor]]) -> List[torch.Tensor]:
+        """Keys of ``views`` from the EMA encoder, one ``(B, D)`` per view;
+        ``masks`` None: full views."""
+        ema = self.momentum_encoder.module
+        x = torch.cat(views)
+        if masks is None:
+            cls = ema['backbone'](x)[0]
+            if cls.dim() != 2:
+                raise ValueError('SymMIM(ema_masked=False) needs the backbone '
+                                 "out_type='cls_token'")
+        elif self.encoder_input == 'visible':
+            cls = ema['backbone'].forward_visible(x, torch.cat(masks))[0][:, 0]
+        else:
+            cls = ema['backbone'](x, torch.cat(masks))[:, 0]
+        return [ema['neck']((c, ))[0] for c in cls.chunk(len(views))]
+
+    def loss(self, inputs: List[torch.Tensor], data_samples: List[DataSample],
+             **kwargs) -> Dict[str, torch.Tensor]:
+        """Args:
+            inputs: two views, each ``(B, 3, H, W)``.
+            data_samples: with ``mask`` (and ``ema_mask``) of shape
+                ``(2, h, w)`` each, unless ``mask_generator`` draws them.
+
+        Returns:
+            ``loss_mim`` and ``loss_con``, each already weighted.
+        """
+        if not isinstance(inputs, (list, tuple)) or len(inputs) != 2:
+            raise ValueError('SymMIM expects two augmented views per sample '
+                             '(MultiView(num_views=[1, 1], ...))')
+        masks, ema_masks = self.draw_masks(inputs[0], data_samples)
+        query_views = [0, 1] if self.symmetric else [0]
+        key_views = [1 - v for v in query_views]
+
+        cls, loss_mim = self.encode_and_reconstruct(
+            torch.cat([inputs[v] for v in query_views]),
+            torch.cat([masks[v] for v in query_views]))
+        queries = self.project(cls, len(query_views))
+
+        self.update_momentum_encoder()
+        keys = self.momentum_keys(
+            [inputs[v] for v in key_views],
+            None if ema_masks is None else [ema_masks[v] for v in key_views])
+        loss_con = sum(self.head.loss(q, k) for q, k in zip(queries, keys))
+        return dict(
+            loss_mim=self.mim_loss_weight * loss_mim,
+            loss_con=self.con_loss_weight * loss_con)

@@ -1,0 +1,3 @@
+from .mixmask import MixMask
+
+__all__ = ['MixMask']

@@ -1,0 +1,132 @@
+"""The one test harness: the tiny architecture and the tiny training run.
+
+Every test that trains through ``tools/train.py`` (or ``dist_train.sh``) or
+builds a model from a demo config goes through here, so the option lists do
+not drift apart.
+"""
+import copy
+import os
+import os.path as osp
+import subprocess
+import sys
+from typing import Optional, Sequence
+
+import torch
+from mmengine.config import Config
+from mmengine.dataset import default_collate
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+TRAIN = osp.join(REPO, 'tools/train.py')
+DIST_TRAIN = osp.join(REPO, 'tools/dist_train.sh')
+SYMMIM_DEMO = osp.join(REPO,
+                       'configs/symmim/symmim_vit-tiny-p4_1xb128-200i_fmnist.py')
+MIXMASK_DEMO = osp.join(
+    REPO, 'configs/mixmask/mixmask-mocov2_resnet18-tiny_1xb128-400i_fmnist.py')
+
+
+def tiny_arch(num_layers: int = 2) -> dict:
+    """The tiny ViT of the tests: width 64, 2 heads (patch 4, 32 px in the
+    demo config). The transfer tests ask for 4 layers (4 feature levels)."""
+    return dict(embed_dims=64, num_layers=num_layers, num_heads=2,
+                feedforward_channels=128)
+
+
+TINY_ARCH = tiny_arch()
+
+
+def tiny_options(config: str = SYMMIM_DEMO, iters: int = 2,
+                 arch: Optional[dict] = None) -> list:
+    """``--cfg-options`` that shrink a demo config to a seconds-long run:
+    tiny model, batch 16, no loader workers, a 300 / 100-image k-NN report,
+    a checkpoint at the end, the schedule fitted to ``iters``."""
+    opts = [
+        'train_dataloader.batch_size=16', 'train_dataloader.num_workers=0',
+        'train_dataloader.persistent_workers=False',
+        'custom_hooks.0.bank_dataloader.dataset.indices=300',
+        'custom_hooks.0.test_dataloader.dataset.indices=100',
+        'default_hooks.logger.interval=1', f'train_cfg.max_iters={iters}',
+        f'default_hooks.checkpoint.interval={iters}',
+        'param_scheduler.0.end=1', 'param_scheduler.1.begin=1',
+        f'param_scheduler.1.end={iters}',
+        f'param_scheduler.1.T_max={max(iters - 1, 1)}'
+    ]
+    if config == MIXMASK_DEMO:
+        return opts + ['model.queue_len=64']
+    arch = arch or TINY_ARCH
+    return opts + [f'model.backbone.arch.{k}={v}' for k, v in arch.items()] + [
+        f'model.neck.in_channels={arch["embed_dims"]}',
+        f'model.mim_neck.in_channels={arch["embed_dims"]}'
+    ]
+
+
+def train_cmd(work_dir, iters: int = 2, *extra, config: str = SYMMIM_DEMO,
+              options: Sequence[str] = (), arch: Optional[dict] = None) -> list:
+    """The ``tools/train.py`` command line of a tiny run."""
+    return [
+        sys.executable, TRAIN, config, '--work-dir',
+        str(work_dir), *extra, '--cfg-options',
+        *tiny_options(config, iters, arch), *options
+    ]
+
+
+def run_train(work_dir, iters: int = 2, *extra, config: str = SYMMIM_DEMO,
+              options: Sequence[str] = (), arch: Optional[dict] = None,
+              check: bool = True, timeout: int = 600):
+    """Run a tiny training as a user would; returns the CompletedProcess
+    (``.out`` = stdout + stderr)."""
+    proc = subprocess.run(
+        train_cmd(work_dir, iters, *extra, config=config, options=options,
+                  arch=arch),
+        cwd=REPO, capture_output=True, text=True, timeout=timeout)
+    proc.out = proc.stdout + proc.stderr
+    if check:
+        assert proc.returncode == 0, proc.out[-4000:]
+    return proc
+
+
+def run_dist_train(work_dir, nproc: int = 2, iters: int = 3, port: int = 29651,
+                   options: Sequence[str] = (), check: bool = True):
+    """``tools/dist_train.sh`` with ``nproc`` CPU processes (gloo)."""
+    env = dict(os.environ, PYTHON=sys.executable, PORT=str(port))
+    cmd = [
+        'bash', DIST_TRAIN, SYMMIM_DEMO,
+        str(nproc), '--work-dir',
+        str(work_dir), '--cfg-options', 'env_cfg.dist_cfg.backend=gloo',
+        *tiny_options(SYMMIM_DEMO, iters), 'train_dataloader.batch_size=8',
+        *options
+    ]
+    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True,
+                          text=True, timeout=600)
+    proc.out = proc.stdout + proc.stderr
+    if check:
+        assert proc.returncode == 0, proc.out[-4000:]
+    return proc
+
+
+def tiny_cfg(config: str = SYMMIM_DEMO, **model_overrides) -> Config:
+    """A demo config with the tiny ViT, model fields overridden."""
+    cfg = Config.fromfile(config)
+    if config == SYMMIM_DEMO:
+        cfg.model.backbone.arch = dict(TINY_ARCH)
+        cfg.model.neck.in_channels = TINY_ARCH['embed_dims']
+        cfg.model.mim_neck.in_channels = TINY_ARCH['embed_dims']
+    cfg.model.update(model_overrides)
+    return cfg
+
+
+def build_model(cfg: Config, seed: int = 0):
+    """Build and initialise ``cfg.model`` with a fixed seed."""
+    from mmpretrain.registry import MODELS
+    torch.manual_seed(seed)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    return model
+
+
+def real_batch(cfg: Config, n: int = 8) -> dict:
+    """``n`` Fashion-MNIST images through the config's train pipeline."""
+    from mmpretrain.registry import DATASETS
+    ds_cfg = copy.deepcopy(cfg.train_dataloader.dataset)
+    ds_cfg.indices = n
+    dataset = DATASETS.build(ds_cfg)
+    return default_collate([dataset[i] for i in range(n)])

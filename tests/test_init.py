@@ -1,0 +1,37 @@
+"""``import mmsymmim`` needs no detection or segmentation stack."""
+import subprocess
+import sys
+
+from .harness import REPO, SYMMIM_DEMO
+
+HIDE = ("import sys\n"
+        "for name in ('mmdet', 'mmseg'):\n"
+        "    sys.modules[name] = None  # import mmdet -> ImportError\n")
+
+
+def test_import_without_mmdet_and_mmseg(fmnist_root):
+    code = HIDE + (
+        "import mmsymmim\n"
+        "from mmengine.config import Config\n"
+        "from mmengine.registry import init_default_scope\n"
+        "from mmpretrain.registry import MODELS\n"
+        "init_default_scope('mmpretrain')\n"
+        f"cfg = Config.fromfile({SYMMIM_DEMO!r})\n"
+        "MODELS.build(cfg.model)\n"
+        "assert not any(m.startswith(('mmdet.', 'mmseg.'))\n"
+        "               for m in sys.modules)\n"
+        "print('ok')\n")
+    proc = subprocess.run([sys.executable, '-c', code], cwd=REPO,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0 and 'ok' in proc.stdout, proc.stderr[-3000:]
+
+
+def test_downstream_parts_are_opt_in():
+    code = HIDE + ("import mmsymmim\n"
+                   "try:\n"
+                   "    import mmsymmim.downstream.det\n"
+                   "except ImportError as e:\n"
+                   "    print('needs', e.name)\n")
+    proc = subprocess.run([sys.executable, '-c', code], cwd=REPO,
+                          capture_output=True, text=True, timeout=300)
+    assert 'needs mmdet' in proc.stdout, proc.stdout + proc.stderr[-3000:]
