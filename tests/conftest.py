@@ -4,7 +4,7 @@ import pytest
 
 import mmsymmim  # noqa: F401  registers modules
 from mmsymmim.datasets.fashion_mnist import DEFAULT_ROOT, FILES
-from .harness import tiny_arch, run_train
+from .harness import SYMMIM_DEMO, VISIBLE_DEMO, run_train, tiny_arch
 
 
 @pytest.fixture(autouse=True)
@@ -24,10 +24,13 @@ def fmnist_root():
     return DEFAULT_ROOT
 
 
-@pytest.fixture(scope='session')
-def tiny_symmim_ckpt(tmp_path_factory, fmnist_root):
-    """Checkpoint of the SymMIM demo config with ``tiny_arch(4)`` (4 feature
-    levels for the transfer tests) after two iterations of tools/train.py."""
+@pytest.fixture(scope='session', params=[SYMMIM_DEMO, VISIBLE_DEMO],
+                ids=['mask_token', 'visible'])
+def tiny_symmim_ckpt(request, tmp_path_factory, fmnist_root):
+    """Checkpoint of a SymMIM demo config (the mask-token path, then the
+    visible-token path) with ``tiny_arch(4)`` (4 feature levels for the
+    transfer tests) after two iterations of tools/train.py."""
     work = tmp_path_factory.mktemp('pretrain')
-    run_train(work, 2, arch=tiny_arch(4), options=['custom_hooks=[]'])
+    run_train(work, 2, config=request.param, arch=tiny_arch(4),
+              options=['custom_hooks=[]'])
     return str(work / 'iter_2.pth')

@@ -20,6 +20,8 @@ TRAIN = osp.join(REPO, 'tools/train.py')
 DIST_TRAIN = osp.join(REPO, 'tools/dist_train.sh')
 SYMMIM_DEMO = osp.join(REPO,
                        'configs/symmim/symmim_vit-tiny-p4_1xb128-200i_fmnist.py')
+VISIBLE_DEMO = osp.join(
+    REPO, 'configs/symmim/symmim_vit-tiny-p4_visible_1xb128-200i_fmnist.py')
 MIXMASK_DEMO = osp.join(
     REPO, 'configs/mixmask/mixmask-mocov2_resnet18-tiny_1xb128-400i_fmnist.py')
 
@@ -55,8 +57,13 @@ def tiny_options(config: str = SYMMIM_DEMO, iters: int = 2,
     arch = arch or TINY_ARCH
     return opts + [f'model.backbone.arch.{k}={v}' for k, v in arch.items()] + [
         f'model.neck.in_channels={arch["embed_dims"]}',
-        f'model.mim_neck.in_channels={arch["embed_dims"]}'
+        f'model.mim_neck.{_decoder_width_key(config)}={arch["embed_dims"]}'
     ]
+
+
+def _decoder_width_key(config: str) -> str:
+    """SimMIM's decoder takes ``in_channels``, MAE's ``embed_dim``."""
+    return 'embed_dim' if config == VISIBLE_DEMO else 'in_channels'
 
 
 def train_cmd(work_dir, iters: int = 2, *extra, config: str = SYMMIM_DEMO,
@@ -106,10 +113,10 @@ def run_dist_train(work_dir, nproc: int = 2, iters: int = 3, port: int = 29651,
 def tiny_cfg(config: str = SYMMIM_DEMO, **model_overrides) -> Config:
     """A demo config with the tiny ViT, model fields overridden."""
     cfg = Config.fromfile(config)
-    if config == SYMMIM_DEMO:
+    if config in (SYMMIM_DEMO, VISIBLE_DEMO):
         cfg.model.backbone.arch = dict(TINY_ARCH)
         cfg.model.neck.in_channels = TINY_ARCH['embed_dims']
-        cfg.model.mim_neck.in_channels = TINY_ARCH['embed_dims']
+        cfg.model.mim_neck[_decoder_width_key(config)] = TINY_ARCH['embed_dims']
     cfg.model.update(model_overrides)
     return cfg
 

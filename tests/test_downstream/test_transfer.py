@@ -32,6 +32,10 @@ MASK_RCNN = osp.join(
 UPERNET = osp.join(
     REPO, 'configs/symmim/benchmarks/'
     'upernet_vit-base-p16_8xb2-amp-160k_ade20k-512x512.py')
+FINETUNE = osp.join(REPO,
+                    'configs/symmim/benchmarks/vit-base-p16_8xb128-coslr-100e_in1k.py')
+LINEAR = osp.join(
+    REPO, 'configs/symmim/benchmarks/vit-base-p16_8xb128-linear-coslr-90e_in1k.py')
 SIZE = 64  # downstream image side; the pretraining side is 32, patch 4
 CLASSES = FashionMNISTIDX.METAINFO['classes']
 
@@ -212,6 +216,19 @@ def train_two_iters(cfg, tmp_path, tool=TRAIN):
     losses = [s['loss'] for s in scalars if 'loss' in s]
     assert len(losses) == 2 and all(np.isfinite(losses)), losses
     return scalars
+
+
+@pytest.mark.parametrize('config', [FINETUNE, LINEAR],
+                         ids=['fine-tune', 'linear'])
+def test_classification_configs_load(tiny_symmim_ckpt, config):
+    from mmpretrain.registry import MODELS
+    cfg = Config.fromfile(config)
+    cfg.model.backbone.update(arch=ARCH, patch_size=4, img_size=32)
+    cfg.model.backbone.init_cfg.checkpoint = tiny_symmim_ckpt
+    cfg.model.head.in_channels = ARCH['embed_dims']
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    assert_backbone_loaded(model.backbone, tiny_symmim_ckpt, (8, 8), (8, 8))
 
 
 def test_mask_rcnn_from_symmim(tiny_symmim_ckpt, coco_root, tmp_path):

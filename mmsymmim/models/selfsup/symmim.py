@@ -219,27 +219,44 @@ class SymMIM(BaseSelfSupervisor):
         x = x.reshape(B, H // p, W // p, C, p, p).permute(0, 3, 1, 4, 2, 5)
         return x.reshape(B, C, H, W)
 
-    def encode_and_reconstruct(self, x: torch.Tensor, mask: torch.Tensor):
-        """Online encoder and MIM branch.
+    def decode(self, x: torch.Tensor, mask: torch.Tensor):
+        """Online encoder and pixel decoder.
 
         Args:
             x: ``(N, 3, H, W)`` images, mask ``(N, h, w)`` bool.
 
         Returns:
-            class tokens ``(N, C)`` and the reconstruction loss.
+            class tokens ``(N, C)`` and the prediction in the head's layout:
+            ``(N, 3, H, W)`` (mask_token) or ``(N, h*w, p*p*3)`` (visible).
         """
-        target = self.patch_targets(x)
         if self.encoder_input == 'mask_token':
             tokens = self.backbone(x, mask)
             N, L, C = tokens[:, 1:].shape
             h, w = mask.shape[-2:]
             feat = tokens[:, 1:].transpose(1, 2).reshape(N, C, h, w)
-            return tokens[:, 0], self.mim_head.loss(
-                self.mim_neck(feat), target, mask)
+            return tokens[:, 0], self.mim_neck(feat)
         tokens, ids_restore, pad = self.backbone.forward_visible(x, mask)
-        pred = self.mim_neck(tokens, ids_restore, pad)
-        return tokens[:, 0], self.mim_head.loss(
-            pred, target, mask.flatten(1).to(pred.dtype))
+        return tokens[:, 0], self.mim_neck(tokens, ids_restore, pad)
+
+    def encode_and_reconstruct(self, x: torch.Tensor, mask: torch.Tensor):
+        """Online encoder and MIM branch: class tokens ``(N, C)`` and the
+        reconstruction loss on the masked patches of ``x`` (see
+        :meth:`decode`)."""
+        cls, pred = self.decode(x, mask)
+        target = self.patch_targets(x)
+        if self.encoder_input == 'visible':
+            mask = mask.flatten(1).to(pred.dtype)
+        return cls, self.mim_head.loss(pred, target, mask)
+
+    @torch.no_grad()
+    def reconstruct(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """The model's pixels for every patch, ``(N, 3, H, W)``, in the target
+        space (the normalised image; per-patch normalised if
+        ``norm_target``). For looking at, not for training."""
+        pred = self.decode(x, mask)[1]
+        if self.encoder_input == 'visible':
+            pred = self.mim_head.unpatchify(pred)
+        return pred
 
     def project(self, cls_tokens: torch.Tensor, n: int) -> List[torch.Tensor]:
         """Projector per view (BatchNorm statistics per view, as MoCo v3)."""

@@ -9,7 +9,7 @@ from mmengine.optim import OptimWrapper
 
 from mmsymmim.models import SymMIM, SymMIMViT
 from ...harness import build_model as build
-from ...harness import real_batch, tiny_cfg
+from ...harness import SYMMIM_DEMO, VISIBLE_DEMO, real_batch, tiny_cfg
 
 MAX_ITERS = 100
 
@@ -32,11 +32,24 @@ def ema_params(model):
             for k, v in model.momentum_encoder.module.named_parameters()}
 
 
+DEMOS = pytest.mark.parametrize('demo', [SYMMIM_DEMO, VISIBLE_DEMO],
+                                ids=['mask_token', 'visible'])
+
+
+def board(h, w, k, phase):
+    """The checkerboard of the paper, written out: ``(h, w)`` bool."""
+    i = torch.arange(h)[:, None] // k
+    j = torch.arange(w)[None] // k
+    return (i + j + phase) % 2 == 1
+
+
+@DEMOS
 @pytest.mark.parametrize('symmetric', [True, False])
 @pytest.mark.parametrize('ema_masked', [True, False])
 @pytest.mark.parametrize('norm_target', [False, True])
-def test_train_step(fmnist_root, hub, symmetric, ema_masked, norm_target):
-    cfg = tiny_cfg(symmetric=symmetric, ema_masked=ema_masked,
+def test_train_step(fmnist_root, hub, demo, symmetric, ema_masked,
+                    norm_target):
+    cfg = tiny_cfg(demo, symmetric=symmetric, ema_masked=ema_masked,
                    norm_target=norm_target)
     model = build(cfg)
     assert isinstance(model, SymMIM) and isinstance(model.backbone, SymMIMViT)
@@ -59,7 +72,7 @@ def test_train_step(fmnist_root, hub, symmetric, ema_masked, norm_target):
 
     q1, k1 = online_params(model), ema_params(model)
     changed = [k for k in q0 if not torch.equal(q0[k], q1[k])]
-    assert 'backbone.mask_token' in changed
+    assert ('backbone.mask_token' in changed) == (demo == SYMMIM_DEMO)
     assert 'backbone.layers.0.attn.qkv.weight' in changed
     assert 'neck.mlp.0.weight' in changed or any(
         k.startswith('neck.') for k in changed)
@@ -150,3 +163,22 @@ def test_bf16_autocast_loss_matches_fp32(fmnist_root, hub):
         rel = abs(fast[key].float().item() - ref[key].item()) / ref[key].item()
         assert rel < 1e-2, (key, rel)
         assert math.isfinite(fast[key].float().item())
+
+
+@DEMOS
+def test_mim_loss_covers_exactly_the_masked_patches(fmnist_root, demo):
+    """L_mim = mean |prediction - pixel| over the pixels of masked patches,
+    computed by hand from the model's own prediction."""
+    model = build(tiny_cfg(demo))
+    model.eval()
+    x = torch.randn(2, 3, 32, 32)
+    mask = torch.stack([board(8, 8, 1, 0), board(8, 8, 2, 1)])
+    _, loss = model.encode_and_reconstruct(x, mask)
+    pred = model.reconstruct(x, mask)
+    assert pred.shape == x.shape
+    pixels = mask.repeat_interleave(4, 1).repeat_interleave(4, 2)
+    expected = (pred - x).abs().permute(0, 2, 3, 1)[pixels].mean()
+    torch.testing.assert_close(loss, expected)
+    # the prediction on visible patches plays no part
+    visible = (pred - x).abs().permute(0, 2, 3, 1)[~pixels].mean()
+    assert not torch.isclose(visible, expected)

@@ -23,11 +23,13 @@ def convert(*args):
 
 
 def symmim_backbone(ckpt):
-    vit = MODELS.build(dict(type='SymMIMViT', arch=TINY_ARCH, img_size=32,
-                            patch_size=4))
     state = torch.load(ckpt, map_location='cpu', weights_only=True)
-    vit.load_state_dict({k[9:]: v for k, v in state['state_dict'].items()
-                         if k.startswith('backbone.')})
+    weights = {k[9:]: v for k, v in state['state_dict'].items()
+               if k.startswith('backbone.')}
+    vit = MODELS.build(dict(type='SymMIMViT', arch=TINY_ARCH, img_size=32,
+                            patch_size=4,
+                            use_mask_token='mask_token' in weights))
+    vit.load_state_dict(weights)
     vit.eval()  # MoCoV3ViT.train() returns None, so no chaining
     return vit
 
