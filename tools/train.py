@@ -103,6 +103,8 @@ def main():
     args = parse_args()
     cfg = merge_args(Config.fromfile(args.config), args)
     import mmsymmim  # noqa: F401  registers modules and the compat fixes
+    from mmsymmim.datasets import check_train_data
+    check_train_data(cfg)  # missing / empty / unreadable data: one line, exit
     runner = Runner.from_cfg(cfg)
     runner.train()
 
