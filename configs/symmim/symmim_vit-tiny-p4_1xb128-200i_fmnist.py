@@ -94,3 +94,9 @@ param_scheduler = [
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters)
 
 default_hooks = dict(checkpoint=dict(interval=max_iters))
+# the base's k-NN report, plus reconstructions of 4 test images every 50
+# iterations (work_dir/vis/iter_*.png and the visualizer's backends)
+custom_hooks = [
+    *_base_.custom_hooks,
+    dict(type='ReconstructionVisHook', interval=50),
+]
