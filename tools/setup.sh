@@ -69,7 +69,12 @@ fi
 
 # 4. The rest of the stack. mmseg 1.2.2 imports ftfy and regex without declaring them.
 "${PIP[@]}" -q "mmcv==$MMCV" "mmengine==$MMENGINE" "mmpretrain==$MMPRETRAIN" "mmdet==$MMDET" \
-  "mmsegmentation==$MMSEG" "timm==$TIMM" ftfy regex pytest
+  "mmsegmentation==$MMSEG" "timm==$TIMM" ftfy regex pytest tensorboard \
+  click colorama model-index pandas requests rich tabulate
+# openmim (`mim train mmsymmim ...`) without its dependency opendatalab: that pulls
+# openxlab, which pins setuptools~=60.2 (torch needs >=77), requests, rich, tqdm and
+# packaging back; `mim train` never imports them (`pip check` will name the gap).
+"${PIP[@]}" -q --no-deps openmim
 
 # 5. Real images for the demo and the tests (Fashion-MNIST, Debian package, 31 MB).
 if [ ! -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then

@@ -15,8 +15,9 @@ class KNNEvalHook(Hook):
     """k-NN top-1 of ``model.extract_feat`` features on a labelled set.
 
     Runs once before training (the randomly initialised encoder, unless the
-    run resumes) and once after it, logs both, writes ``knn.json`` to the work
-    dir and prints a summary: a header line, then one line per evaluation.
+    run resumes) and once after it, logs both (also as scalar ``knn/top1`` to
+    the visualizer's backends), writes ``knn.json`` to the work dir and
+    prints a summary: a header line, then one line per evaluation.
 
     Args:
         bank_dataloader (dict): loader of labelled images for the memory bank.
@@ -55,6 +56,8 @@ class KNNEvalHook(Hook):
                            self.temperature)
         self.results[label] = acc
         runner.logger.info(f'k-NN top-1 (k={self.k}) {label}: {acc:.2f} %')
+        # to the visualizer's backends (TensorBoard...) at the current step
+        runner.visualizer.add_scalars({'knn/top1': acc}, step=runner.iter)
         return acc
 
     def before_train(self, runner) -> None:
