@@ -1,4 +1,4 @@
 from . import checkpoint_safety  # noqa: F401  atomic writes, architecture guard
-from .hooks import KNNEvalHook, LossGuardHook
+from .hooks import CheckpointHook, KNNEvalHook, LossGuardHook
 
-__all__ = ['KNNEvalHook', 'LossGuardHook']
+__all__ = ['CheckpointHook', 'KNNEvalHook', 'LossGuardHook']

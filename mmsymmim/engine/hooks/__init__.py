@@ -1,5 +1,7 @@
+from .checkpoint_hook import CheckpointHook
 from .knn_eval_hook import KNNEvalHook
 from .loss_guard_hook import LossGuardHook
 from .reconstruction_hook import ReconstructionVisHook
 
-__all__ = ['KNNEvalHook', 'LossGuardHook', 'ReconstructionVisHook']
+__all__ = ['CheckpointHook', 'KNNEvalHook', 'LossGuardHook',
+           'ReconstructionVisHook']
