@@ -39,8 +39,9 @@ PIP=("$PY" -m pip install --disable-pip-version-check)
 "${PIP[@]}" -q "torch==$TORCH" "torchvision==$TORCHVISION"
 log "torch $("$PY" -c 'import torch; print(torch.__version__)')"
 
-# 2. mmcv's setup.py imports pkg_resources (removed in setuptools 81).
-"${PIP[@]}" -q "setuptools<81" wheel ninja
+# 2. mmcv's setup.py imports pkg_resources (removed in setuptools 81); torch needs >= 77;
+#    < 80 keeps `setup.py develop` (step 6: mim finds the package by its egg-link).
+"${PIP[@]}" -q "setuptools>=77,<80" wheel ninja
 
 # 3. mmcv with compiled ops. PyPI has only the sdist. Its setup.py asks for -std=c++17,
 #    but torch >= 2.10 headers require C++20 ("#error C++20 or later compatible compiler
@@ -85,6 +86,9 @@ if [ ! -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then
 fi
 
 # 6. mmsymmim itself, editable.
-"${PIP[@]}" -q --no-deps -e "$ROOT"
+#    Legacy develop mode (egg-link): openmim 0.3.9 looks for mmsymmim/.mim/tools/train.py
+#    under the distribution's location, which a PEP 660 editable install puts in
+#    site-packages, where the package is not.
+"${PIP[@]}" -q --no-deps --no-use-pep517 -e "$ROOT"
 "$PY" -c "import mmcv.ops, mmdet, mmseg, mmpretrain, mmsymmim; print('mmsymmim', mmsymmim.__version__, 'ready')"
 log "done"
