@@ -1,13 +1,20 @@
 """tools/train.py on the demo configs, as a user runs it."""
 import json
+import re
 
+import pytest
 import torch
 
-from ..harness import MIXMASK_DEMO, run_train
+from ..harness import MIXMASK_DEMO, VISIBLE_DEMO, run_train
+
+NO_KNN = ['custom_hooks=[]']
 
 
-def test_symmim_demo_two_iterations(fmnist_root, tmp_path):
-    out = run_train(tmp_path, 2).out
+@pytest.mark.parametrize('config', [None, VISIBLE_DEMO],
+                         ids=['mask_token', 'visible'])
+def test_symmim_demo_two_iterations(fmnist_root, tmp_path, config):
+    extra = dict(config=config) if config else {}
+    out = run_train(tmp_path, 2, **extra).out
     assert 'loss_mim' in out and 'loss_con' in out
     ckpt = tmp_path / 'iter_2.pth'
     assert ckpt.is_file()
@@ -18,7 +25,7 @@ def test_symmim_demo_two_iterations(fmnist_root, tmp_path):
     state = torch.load(ckpt, map_location='cpu', weights_only=True)
     assert state['meta']['iter'] == 2
     assert any(k.startswith('momentum_encoder.') for k in state['state_dict'])
-    assert 'backbone.mask_token' in state['state_dict']
+    assert ('backbone.mask_token' in state['state_dict']) == (config is None)
 
 
 def test_mixmask_demo_two_iterations(fmnist_root, tmp_path):
@@ -30,7 +37,7 @@ def test_mixmask_demo_two_iterations(fmnist_root, tmp_path):
     assert 'queue' in state['state_dict']
 
 
-def test_resume(fmnist_root, tmp_path):
+def test_resume_continues_the_knn_report(fmnist_root, tmp_path):
     run_train(tmp_path, 2)
     out = run_train(tmp_path, 4, '--resume').out
     assert 'resumed' in out.lower()
@@ -38,3 +45,52 @@ def test_resume(fmnist_root, tmp_path):
     assert state['meta']['iter'] == 4
     knn = json.loads((tmp_path / 'knn.json').read_text())
     assert 'resumed at iter 2' in knn['top1']
+
+
+def losses(work_dir):
+    path = next(p for p in work_dir.rglob('scalars.json'))
+    return {d['iter']: d for d in map(json.loads, open(path)) if 'loss' in d}
+
+
+def test_resume_is_exact(fmnist_root, tmp_path):
+    """4 iterations in one go == 2, crash, resume from iter_2, 2 more."""
+    one, two = tmp_path / 'one', tmp_path / 'two'
+    every_2 = [*NO_KNN, 'default_hooks.checkpoint.interval=2',
+               'default_hooks.checkpoint.max_keep_ckpts=-1']
+    run_train(one, 4, options=every_2)
+    # the crash: all that survives of a run is its iter_2 checkpoint
+    out = run_train(two, 4, '--resume', str(one / 'iter_2.pth'),
+                    options=every_2).out
+    assert 'resumed' in out.lower()
+    assert not (two / 'iter_2.pth').exists()
+    a = torch.load(one / 'iter_4.pth', weights_only=True)
+    b = torch.load(two / 'iter_4.pth', weights_only=True)
+    assert a['state_dict'].keys() == b['state_dict'].keys()
+    for k in a['state_dict']:  # online, EMA (momentum_encoder.*), buffers
+        assert torch.equal(a['state_dict'][k], b['state_dict'][k]), k
+    sa, sb = a['optimizer']['state'], b['optimizer']['state']
+    for i in sa:
+        for name in ('exp_avg', 'exp_avg_sq', 'step'):
+            assert torch.equal(sa[i][name], sb[i][name]), (i, name)
+    la, lb = losses(one), losses(two)
+    for it in (3, 4):
+        for term in ('loss_mim', 'loss_con'):
+            assert la[it][term] == lb[it][term], (it, term)
+
+
+@pytest.mark.parametrize('options,match', [
+    (['train_dataloader.dataset.pipeline.1.type=CheckerMask'],
+     'CheckerMask.*not in'),
+    (['train_dataloader.dataset.pipeline.1.input_size=30'],
+     'input_size.*30.*not divisible'),
+    (['train_dataloader.dataset.pipeline.1.scale=9'], 'scale.*too large'),
+    (['train_dataloader.dataset.data_root=/nonexistent'],
+     'apt-get install dataset-fashion-mnist'),
+    (["model.encoder_input='pixels'"], 'encoder_input.*mask_token.*visible'),
+])
+def test_bad_config_fails_before_training(fmnist_root, tmp_path, options,
+                                          match):
+    proc = run_train(tmp_path, 2, options=[*NO_KNN, *options], check=False)
+    assert proc.returncode != 0
+    assert re.search(match, proc.stderr), proc.stderr[-2000:]
+    assert 'Iter(train)' not in proc.out

@@ -50,3 +50,13 @@ def test_tool_needs_checkpoint_or_random(tmp_path):
     proc = subprocess.run([sys.executable, TOOL, DEMO], capture_output=True,
                           text=True, timeout=120)
     assert proc.returncode != 0 and '--random-init' in proc.stderr
+
+
+def test_config_without_knn_hook_names_the_fix():
+    proc = subprocess.run(
+        [sys.executable, TOOL, osp.join(
+            REPO, 'configs/symmim/symmim_vit-base-p16_16xb256-amp-coslr-300e_in1k.py'),
+         '--random-init'], capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0
+    assert 'has no KNNEvalHook' in proc.stderr
+    assert 'Traceback' not in proc.stderr
