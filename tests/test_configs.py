@@ -33,9 +33,13 @@ def test_config_builds_model(path):
         register_all_modules(init_default_scope=False)
     else:
         from mmpretrain.registry import MODELS
+    if cfg.get('data_preprocessor') is not None:  # as mmengine's Runner does
+        cfg.model.setdefault('data_preprocessor', cfg.data_preprocessor)
     with DefaultScope.overwrite_default_scope(scope):
         model = MODELS.build(cfg.model)
     assert sum(p.numel() for p in model.parameters()) > 0
+    # inputs are normalised (a preprocessor without mean/std passes raw 0-255)
+    assert getattr(model.data_preprocessor, '_enable_normalize', True)
 
 
 BENCHMARKS = [p for p in CONFIGS if '/benchmarks/' in p]

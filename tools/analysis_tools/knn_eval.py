@@ -77,6 +77,8 @@ def main(argv=None):
     cfg = Config.fromfile(args.config)
     init_default_scope(cfg.get('default_scope', 'mmpretrain'))
     torch.manual_seed(args.seed)
+    if cfg.get('data_preprocessor') is not None:  # as mmengine's Runner does
+        cfg.model.setdefault('data_preprocessor', cfg.data_preprocessor)
     model = MODELS.build(cfg.model)
     model.init_weights()
     if args.checkpoint:

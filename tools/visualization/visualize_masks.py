@@ -13,8 +13,9 @@ import cv2
 import numpy as np
 import torch
 
-from mmsymmim.datasets import FashionMNISTIDX, MixMask, checkerboard_mask
+from mmsymmim.datasets import FashionMNISTIDX, checkerboard_mask
 from mmsymmim.datasets.fashion_mnist import DEFAULT_ROOT
+from mmsymmim.models.utils import MixMask
 
 HEADER = 28
 
