@@ -8,7 +8,14 @@
 # EMA momentum 0.99 -> 1 cosine). What SymMIM adds on top:
 #   * online encoder views masked with the fine checkerboard (k = 1, 98 of 196
 #     tokens), the EMA encoder's with 32-px blocks (k = 2) -- paper's setting;
-#   * a SimMIM linear pixel decoder with L1 loss on masked pixels, weight 1;
+#   * both encoders see only their visible tokens (encoder_input='visible';
+#     the paper's mask-token encoder is the *_mask-token_* config), and a
+#     1-block, 128-wide MAE decoder predicts the masked pixels, L1 loss,
+#     weight 1. The decoder is kept this light because the contrastive
+#     branch, not the decoder, carries the global features, and MAE's
+#     ablation (He et al. 2022, table 1a/1b) found fine-tuning insensitive to
+#     decoder depth and width; with it a step costs <= 0.5x MoCo v3's FLOPs
+#     (docs/benchmarks.md). Raise decoder_depth / decoder_embed_dim freely;
 #   * the patch projection is trained (stop_grad_conv1=False): MIM needs it.
 # Single node: bash tools/dist_train.sh configs/symmim/symmim_vit-base-p16_16xb256-amp-coslr-300e_in1k.py 8
 _base_ = 'mmpretrain::mocov3/mocov3_vit-base-p16_16xb256-amp-coslr-300e_in1k.py'
@@ -54,9 +61,9 @@ model = dict(
         num_patches=(img_size // patch_size)**2,
         patch_size=patch_size,
         embed_dim=embed_dims,
-        decoder_embed_dim=256,
-        decoder_depth=2,
-        decoder_num_heads=8),
+        decoder_embed_dim=128,
+        decoder_depth=1,
+        decoder_num_heads=4),
     mim_head=dict(
         type='MAEPretrainHead',
         patch_size=patch_size,

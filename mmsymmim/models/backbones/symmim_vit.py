@@ -162,8 +162,55 @@ class SymMIMViT(MoCoV3ViT):
         x = x * (1. - w) + self.mask_token.to(x.dtype) * w + pos
         return self._blocks(torch.cat([self._class_token(B), x], dim=1))
 
+    def _plain_projection(self, x: torch.Tensor) -> bool:
+        """Is the patch embedding one linear map per patch (a strided conv
+        with no padding or norm, on an image the patches tile)?"""
+        proj, pe = self.patch_embed.projection, self.patch_embed
+        p = proj.kernel_size
+        return (isinstance(proj, nn.Conv2d) and p == proj.stride
+                and proj.padding == (0, 0) and proj.dilation == (1, 1)
+                and proj.groups == 1 and pe.norm is None
+                and x.shape[-2] % p[0] == 0 and x.shape[-1] % p[1] == 0)
+
+    def embed_visible(self, x: torch.Tensor, mask: torch.Tensor):
+        """Embeddings of the visible patches only, position embedding added.
+
+        The patch projection is linear per patch, so only the visible
+        patches are projected (a patch embedding that is not a plain strided
+        projection is applied to every patch, then gathered: same result).
+
+        Returns ``tokens (B, n, C)`` in ``visible first`` order, ``ids_shuffle
+        (B, L)`` and ``pad (B, n)`` or None (see :func:`visible_index`).
+        """
+        B = x.shape[0]
+        if not self._plain_projection(x):
+            tokens, pos, grid = self.embed(x)
+            self._check_mask(mask, B, tokens.shape[1], grid)
+            ids_shuffle, n, pad = visible_index(mask.reshape(B, -1).bool())
+            return gather_tokens(tokens + pos, ids_shuffle[:, :n]), \
+                ids_shuffle, pad
+        proj = self.patch_embed.projection
+        (ph, pw), C = proj.kernel_size, x.shape[1]
+        grid = (x.shape[-2] // ph, x.shape[-1] // pw)
+        L = grid[0] * grid[1]
+        self._check_mask(mask, B, L, grid)
+        ids_shuffle, n, pad = visible_index(mask.reshape(B, L).bool())
+        ids = ids_shuffle[:, :n]
+        patches = x.reshape(B, C, grid[0], ph, grid[1], pw).permute(
+            0, 2, 4, 1, 3, 5).reshape(B, L, C * ph * pw)
+        tokens = F.linear(gather_tokens(patches, ids),
+                          proj.weight.reshape(proj.out_channels, -1),
+                          proj.bias)
+        pos = resize_pos_embed(
+            self.pos_embed, self.patch_resolution, grid,
+            mode=self.interpolate_mode,
+            num_extra_tokens=self.num_extra_tokens)[:, self.num_extra_tokens:]
+        pos = gather_tokens(pos.expand(B, -1, -1), ids)
+        return tokens + pos, ids_shuffle, pad
+
     def forward_visible(self, x: torch.Tensor, mask: torch.Tensor):
-        """MAE path: encode the class token and the visible tokens only.
+        """MAE path: embed and encode the class token and the visible
+        tokens only.
 
         Args:
             x: images ``(B, C, H, W)``.
@@ -176,11 +223,8 @@ class SymMIMViT(MoCoV3ViT):
             (B, n)`` bool (slots holding padding) or None when every sample
             has n visible tokens.
         """
-        x, pos, grid = self.embed(x)
-        B, L, _ = x.shape
-        self._check_mask(mask, B, L, grid)
-        ids_shuffle, n, pad = visible_index(mask.reshape(B, L).bool())
-        x = gather_tokens(x + pos, ids_shuffle[:, :n])
+        B = x.shape[0]
+        x, ids_shuffle, pad = self.embed_visible(x, mask)
         x = torch.cat([self._class_token(B), x], dim=1)
         ids_restore = torch.argsort(ids_shuffle, dim=1)
         if pad is None:

@@ -104,3 +104,22 @@ def test_padded_batch_equals_each_sample_alone():
                                    rtol=1e-5)
         torch.testing.assert_close(pred[b], dec(alone, restore_b)[0],
                                    atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize('img', [(16, 16), (16, 24), (18, 18)])
+def test_visible_embedding_projects_only_what_it_keeps(img):
+    """Projecting only the visible patches equals projecting all and
+    gathering (18 px: patches do not tile, the general path is taken)."""
+    vit = SymMIMViT(arch=ARCH, img_size=16, patch_size=4,
+                    use_mask_token=False)
+    vit.init_weights()
+    x = torch.randn(2, 3, *img)
+    h, w = -(-img[0] // 4), -(-img[1] // 4)
+    mask = torch.stack([board(h, w, 1, 0), board(h, w, 2, 1)])
+    assert vit._plain_projection(x) == (img[0] % 4 == 0)
+    tokens, ids_shuffle, pad = vit.embed_visible(x, mask)
+    full, pos, grid = vit.embed(x)
+    assert grid == (h, w)
+    n = tokens.shape[1]
+    expected = gather_tokens(full + pos, ids_shuffle[:, :n])
+    torch.testing.assert_close(tokens, expected, atol=1e-5, rtol=1e-5)
