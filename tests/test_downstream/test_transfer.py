@@ -224,6 +224,8 @@ def test_classification_configs_load(tiny_symmim_ckpt, config):
     from mmpretrain.registry import MODELS
     cfg = Config.fromfile(config)
     cfg.model.backbone.update(arch=ARCH, patch_size=4, img_size=32)
+    if 'frozen_stages' in cfg.model.backbone:  # linear probe: all blocks
+        cfg.model.backbone.frozen_stages = ARCH['num_layers']
     cfg.model.backbone.init_cfg.checkpoint = tiny_symmim_ckpt
     cfg.model.head.in_channels = ARCH['embed_dims']
     model = MODELS.build(cfg.model)

@@ -85,7 +85,7 @@ def test_resume_is_exact(fmnist_root, tmp_path):
      'input_size.*30.*not divisible'),
     (['train_dataloader.dataset.pipeline.1.scale=9'], 'scale.*too large'),
     (['train_dataloader.dataset.data_root=/nonexistent'],
-     'apt-get install dataset-fashion-mnist'),
+     'nonexistent.*does not exist.*dataset-fashion-mnist'),
     (["model.encoder_input='pixels'"], 'encoder_input.*mask_token.*visible'),
 ])
 def test_bad_config_fails_before_training(fmnist_root, tmp_path, options,
