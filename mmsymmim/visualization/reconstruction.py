@@ -205,11 +205,11 @@ def reconstruct_images(model, images: np.ndarray, mask_generator,
 
 
 # ------------------------------------------------------------------ drawing
-def _tile(img: np.ndarray, t: int) -> np.ndarray:
+def tile(img: np.ndarray, t: int) -> np.ndarray:
     return cv2.resize(img, (t, t), interpolation=cv2.INTER_NEAREST)
 
 
-def _shade(img: np.ndarray, token_mask: np.ndarray) -> np.ndarray:
+def shade(img: np.ndarray, token_mask: np.ndarray) -> np.ndarray:
     """Darken and tint the masked tokens (``(h, w)`` bool) of ``img``."""
     S = img.shape[0]
     m = cv2.resize(token_mask.astype(np.uint8), (S, S),
@@ -219,9 +219,10 @@ def _shade(img: np.ndarray, token_mask: np.ndarray) -> np.ndarray:
     return out.clip(0, 255).astype(np.uint8)
 
 
-def _label(canvas, text: str, x: int, y: int, width: int) -> None:
+def label(canvas, text: str, x: int, y: int, width: int,
+          scale: float = 0.45) -> None:
     """White text at (x, y), shrunk to fit ``width`` px with 4-px margins."""
-    font, scale = cv2.FONT_HERSHEY_SIMPLEX, 0.45
+    font = cv2.FONT_HERSHEY_SIMPLEX
     while cv2.getTextSize(text, font, scale, 1)[0][0] > width - 8 and \
             scale > 0.2:
         scale *= 0.9
@@ -237,16 +238,16 @@ def draw_grid(images: np.ndarray, recon: np.ndarray, mask: np.ndarray,
     t = tile_size(S)
     canvas = np.zeros((*grid_shape(n, S), 3), np.uint8)
     for c, name in enumerate(COLUMNS):
-        _label(canvas, name, c * t, HEADER - 9, t)
+        label(canvas, name, c * t, HEADER - 9, t)
     for r in range(n):
         y = HEADER + r * t
-        cells = [images[r], _shade(images[r], mask[r]), recon[r],
+        cells = [images[r], shade(images[r], mask[r]), recon[r],
                  images[r] if ema_mask is None else
-                 _shade(images[r], ema_mask[r])]
+                 shade(images[r], ema_mask[r])]
         for c, cell in enumerate(cells):
-            canvas[y:y + t, c * t:(c + 1) * t] = _tile(cell, t)
+            canvas[y:y + t, c * t:(c + 1) * t] = tile(cell, t)
         if ema_mask is None:
-            _label(canvas, 'full view', 3 * t, y + t - 6, t)
+            label(canvas, 'full view', 3 * t, y + t - 6, t)
     return canvas
 
 

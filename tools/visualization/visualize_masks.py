@@ -16,6 +16,7 @@ import torch
 from mmsymmim.datasets import FashionMNISTIDX, checkerboard_mask
 from mmsymmim.datasets.fashion_mnist import DEFAULT_ROOT
 from mmsymmim.models.utils import MixMask
+from mmsymmim.visualization.reconstruction import label, shade, tile
 
 HEADER = 28
 
@@ -33,31 +34,6 @@ def parse_args(argv=None):
     p.add_argument('--tile', type=int, default=96, help='tile side in px')
     p.add_argument('--seed', type=int, default=0)
     return p.parse_args(argv)
-
-
-def tile(img: np.ndarray, size: int) -> np.ndarray:
-    return cv2.resize(img, (size, size), interpolation=cv2.INTER_NEAREST)
-
-
-def shade(img: np.ndarray, token_mask: np.ndarray) -> np.ndarray:
-    """Darken and tint masked tokens; ``token_mask`` is (h, w) bool."""
-    H = img.shape[0]
-    m = cv2.resize(token_mask.astype(np.uint8), (H, H),
-                   interpolation=cv2.INTER_NEAREST).astype(bool)
-    out = img.astype(np.float32)
-    out[m] = out[m] * 0.25 + np.array([90, 40, 40], np.float32)  # BGR tint
-    return out.clip(0, 255).astype(np.uint8)
-
-
-def label(canvas, text, x, y, width, scale=0.45):
-    """Write ``text`` at (x, y), shrunk until it fits ``width`` px with a
-    4-px margin on each side (a label is never cut at a tile's edge)."""
-    font = cv2.FONT_HERSHEY_SIMPLEX
-    while cv2.getTextSize(text, font, scale, 1)[0][0] > width - 8 and \
-            scale > 0.2:
-        scale *= 0.9
-    cv2.putText(canvas, text, (x + 4, y), font, scale, (255, 255, 255), 1,
-                cv2.LINE_AA)
 
 
 def render(args) -> np.ndarray:
