@@ -33,11 +33,14 @@ def test_two_ranks_match_one_process(single, tmp_path, reverse):
     ddp = run(tmp_path / 'ddp.pth', 2, *extra, port=29611 + reverse)
     # the same negatives: every key of the global batch, same values
     assert len(ddp['keys']) == len(single['keys']) == 2
+    # (float32 sums in another order, here and below: each key row and each
+    # tensor is compared by its norm, relative error <= 1e-4; keys are small,
+    # |k| ~ 0.07, so an elementwise atol would measure summation order)
     for a, b in zip(ddp['keys'], single['keys']):
         assert a.shape == b.shape == (8, 128)
-        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+        rel = ((a - b).norm(dim=1) / b.norm(dim=1)).max().item()
+        assert rel <= 1e-4, rel
     # the same step: online weights, EMA weights and BN statistics
-    # (float32 sums in another order: compare each tensor by its norm)
     for k, v in single['state'].items():
         if v.dtype.is_floating_point:
             err = (ddp['state'][k] - v).norm().item()
