@@ -26,6 +26,9 @@ import mmcv
 import numpy as np
 import torch
 
+from mmsymmim.models.selfsup.symmim import (from_patches, patch_mean_std,
+                                            to_patches)
+
 COLUMNS = ('image', 'online mask', 'reconstruction', 'EMA mask')
 HEADER = 28  # px above the tiles for the column titles
 MIN_TILE = 128  # small images are magnified (nearest) to at least this
@@ -148,17 +151,8 @@ def _unnormalise_patches(pred: torch.Tensor, x: torch.Tensor,
                          p: int) -> torch.Tensor:
     """Give each ``p`` x ``p`` patch of ``pred`` the mean and std of the
     same patch of ``x`` (inverse of ``SymMIM.patch_targets``)."""
-    B, C, H, W = x.shape
-
-    def patches(t):
-        t = t.reshape(B, C, H // p, p, W // p, p).permute(0, 2, 4, 1, 3, 5)
-        return t.reshape(B, H // p, W // p, -1)
-
-    ref = patches(x)
-    out = patches(pred) * (ref.var(-1, keepdim=True) + 1.e-6)**.5 + \
-        ref.mean(-1, keepdim=True)
-    out = out.reshape(B, H // p, W // p, C, p, p).permute(0, 3, 1, 4, 2, 5)
-    return out.reshape(B, C, H, W)
+    mean, std = patch_mean_std(x, p)
+    return from_patches(to_patches(pred, p) * std + mean, p)
 
 
 @torch.no_grad()

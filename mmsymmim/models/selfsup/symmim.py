@@ -52,6 +52,28 @@ from ..utils import ForeachCosineEMA
 ENCODER_INPUTS = ('mask_token', 'visible')
 
 
+def to_patches(images: torch.Tensor, p: int) -> torch.Tensor:
+    """``(B, C, H, W)`` -> ``(B, H/p, W/p, C*p*p)``."""
+    B, C, H, W = images.shape
+    x = images.reshape(B, C, H // p, p, W // p, p).permute(0, 2, 4, 1, 3, 5)
+    return x.reshape(B, H // p, W // p, -1)
+
+
+def from_patches(x: torch.Tensor, p: int) -> torch.Tensor:
+    """Inverse of :func:`to_patches`."""
+    B, h, w, D = x.shape
+    C = D // (p * p)
+    x = x.reshape(B, h, w, C, p, p).permute(0, 3, 1, 4, 2, 5)
+    return x.reshape(B, C, h * p, w * p)
+
+
+def patch_mean_std(images: torch.Tensor, p: int):
+    """Per-patch mean and std ``(B, H/p, W/p, 1)`` (MAE's norm_pix)."""
+    x = to_patches(images, p)
+    return (x.mean(dim=-1, keepdim=True),
+            (x.var(dim=-1, keepdim=True) + 1.e-6)**.5)
+
+
 @MODELS.register_module()
 class SymMIM(BaseSelfSupervisor):
     """SymMIM algorithm.
@@ -210,14 +232,8 @@ class SymMIM(BaseSelfSupervisor):
         if not self.norm_target:
             return images
         p = self.mim_head.patch_size
-        B, C, H, W = images.shape
-        x = images.reshape(B, C, H // p, p, W // p, p)
-        x = x.permute(0, 2, 4, 1, 3, 5).reshape(B, H // p, W // p, -1)
-        mean = x.mean(dim=-1, keepdim=True)
-        var = x.var(dim=-1, keepdim=True)
-        x = (x - mean) / (var + 1.e-6)**.5
-        x = x.reshape(B, H // p, W // p, C, p, p).permute(0, 3, 1, 4, 2, 5)
-        return x.reshape(B, C, H, W)
+        mean, std = patch_mean_std(images, p)
+        return from_patches((to_patches(images, p) - mean) / std, p)
 
     def decode(self, x: torch.Tensor, mask: torch.Tensor):
         """Online encoder and pixel decoder.
