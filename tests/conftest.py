@@ -4,7 +4,7 @@ import pytest
 
 import mmsymmim  # noqa: F401  registers modules
 from mmsymmim.datasets.fashion_mnist import DEFAULT_ROOT, FILES
-from .harness import SYMMIM_DEMO, VISIBLE_DEMO, run_train, tiny_arch
+from .harness import MASK_TOKEN_DEMO, SYMMIM_DEMO, run_train, tiny_arch
 
 
 @pytest.fixture(autouse=True)
@@ -24,7 +24,7 @@ def fmnist_root():
     return DEFAULT_ROOT
 
 
-@pytest.fixture(scope='session', params=[SYMMIM_DEMO, VISIBLE_DEMO],
+@pytest.fixture(scope='session', params=[MASK_TOKEN_DEMO, SYMMIM_DEMO],
                 ids=['mask_token', 'visible'])
 def tiny_symmim_ckpt(request, tmp_path_factory, fmnist_root):
     """Checkpoint of a SymMIM demo config (the mask-token path, then the

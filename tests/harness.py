@@ -18,10 +18,10 @@ from mmengine.dataset import default_collate
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 TRAIN = osp.join(REPO, 'tools/train.py')
 DIST_TRAIN = osp.join(REPO, 'tools/dist_train.sh')
-SYMMIM_DEMO = osp.join(REPO,
-                       'configs/symmim/symmim_vit-tiny-p4_1xb128-200i_fmnist.py')
-VISIBLE_DEMO = osp.join(
-    REPO, 'configs/symmim/symmim_vit-tiny-p4_visible_1xb128-200i_fmnist.py')
+SYMMIM_DEMO = osp.join(  # README command 1: visible tokens
+    REPO, 'configs/symmim/symmim_vit-tiny-p4_1xb128-200i_fmnist.py')
+MASK_TOKEN_DEMO = osp.join(
+    REPO, 'configs/symmim/symmim_vit-tiny-p4_mask-token_1xb128-200i_fmnist.py')
 MIXMASK_DEMO = osp.join(
     REPO, 'configs/mixmask/mixmask-mocov2_resnet18-tiny_1xb128-400i_fmnist.py')
 
@@ -36,7 +36,7 @@ def tiny_arch(num_layers: int = 2) -> dict:
 TINY_ARCH = tiny_arch()
 
 
-def tiny_options(config: str = SYMMIM_DEMO, iters: int = 2,
+def tiny_options(config: str = MASK_TOKEN_DEMO, iters: int = 2,
                  arch: Optional[dict] = None) -> list:
     """``--cfg-options`` that shrink a demo config to a seconds-long run:
     tiny model, batch 16, no loader workers, a 300 / 100-image k-NN report,
@@ -62,11 +62,13 @@ def tiny_options(config: str = SYMMIM_DEMO, iters: int = 2,
 
 
 def _decoder_width_key(config: str) -> str:
-    """SimMIM's decoder takes ``in_channels``, MAE's ``embed_dim``."""
-    return 'embed_dim' if config == VISIBLE_DEMO else 'in_channels'
+    """SimMIM's decoder takes ``in_channels``, MAE's (SymMIMDecoder)
+    ``embed_dim``."""
+    neck = Config.fromfile(config).model.mim_neck.type
+    return 'embed_dim' if neck == 'SymMIMDecoder' else 'in_channels'
 
 
-def train_cmd(work_dir, iters: int = 2, *extra, config: str = SYMMIM_DEMO,
+def train_cmd(work_dir, iters: int = 2, *extra, config: str = MASK_TOKEN_DEMO,
               options: Sequence[str] = (), arch: Optional[dict] = None) -> list:
     """The ``tools/train.py`` command line of a tiny run."""
     return [
@@ -76,7 +78,7 @@ def train_cmd(work_dir, iters: int = 2, *extra, config: str = SYMMIM_DEMO,
     ]
 
 
-def run_train(work_dir, iters: int = 2, *extra, config: str = SYMMIM_DEMO,
+def run_train(work_dir, iters: int = 2, *extra, config: str = MASK_TOKEN_DEMO,
               options: Sequence[str] = (), arch: Optional[dict] = None,
               check: bool = True, timeout: int = 600):
     """Run a tiny training as a user would; returns the CompletedProcess
@@ -96,10 +98,10 @@ def run_dist_train(work_dir, nproc: int = 2, iters: int = 3, port: int = 29651,
     """``tools/dist_train.sh`` with ``nproc`` CPU processes (gloo)."""
     env = dict(os.environ, PYTHON=sys.executable, PORT=str(port))
     cmd = [
-        'bash', DIST_TRAIN, SYMMIM_DEMO,
+        'bash', DIST_TRAIN, MASK_TOKEN_DEMO,
         str(nproc), '--work-dir',
         str(work_dir), '--cfg-options', 'env_cfg.dist_cfg.backend=gloo',
-        *tiny_options(SYMMIM_DEMO, iters), 'train_dataloader.batch_size=8',
+        *tiny_options(MASK_TOKEN_DEMO, iters), 'train_dataloader.batch_size=8',
         *options
     ]
     proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True,
@@ -110,10 +112,10 @@ def run_dist_train(work_dir, nproc: int = 2, iters: int = 3, port: int = 29651,
     return proc
 
 
-def tiny_cfg(config: str = SYMMIM_DEMO, **model_overrides) -> Config:
+def tiny_cfg(config: str = MASK_TOKEN_DEMO, **model_overrides) -> Config:
     """A demo config with the tiny ViT, model fields overridden."""
     cfg = Config.fromfile(config)
-    if config in (SYMMIM_DEMO, VISIBLE_DEMO):
+    if config in (MASK_TOKEN_DEMO, SYMMIM_DEMO):
         cfg.model.backbone.arch = dict(TINY_ARCH)
         cfg.model.neck.in_channels = TINY_ARCH['embed_dims']
         cfg.model.mim_neck[_decoder_width_key(config)] = TINY_ARCH['embed_dims']

@@ -2,7 +2,7 @@
 import subprocess
 import sys
 
-from .harness import REPO, SYMMIM_DEMO
+from .harness import REPO, MASK_TOKEN_DEMO
 
 HIDE = ("import sys\n"
         "for name in ('mmdet', 'mmseg'):\n"
@@ -16,7 +16,7 @@ def test_import_without_mmdet_and_mmseg(fmnist_root):
         "from mmengine.registry import init_default_scope\n"
         "from mmpretrain.registry import MODELS\n"
         "init_default_scope('mmpretrain')\n"
-        f"cfg = Config.fromfile({SYMMIM_DEMO!r})\n"
+        f"cfg = Config.fromfile({MASK_TOKEN_DEMO!r})\n"
         "MODELS.build(cfg.model)\n"
         "assert not any(m.startswith(('mmdet.', 'mmseg.'))\n"
         "               for m in sys.modules)\n"

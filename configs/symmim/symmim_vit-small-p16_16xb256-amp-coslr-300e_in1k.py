@@ -1,7 +1,7 @@
 # SymMIM ViT-S/16 (MoCo v3's 'mocov3-small': 384 dims, 12 heads) on
 # ImageNet-1k, 300 epochs. Batch 4096 = 16 GPUs x 256; everything else as
 # the ViT-B config (MoCo v3 schedule, AdamW lr 2.4e-3, wd 0.1, AMP, visible
-# tokens with a 2-block decoder of width 256).
+# tokens with a 1-block decoder of width 128).
 _base_ = './symmim_vit-base-p16_16xb256-amp-coslr-300e_in1k.py'
 
 embed_dims = 384

@@ -21,7 +21,7 @@ from mmengine.registry import DefaultScope
 from mmpretrain.models.utils import resize_pos_embed
 from mmsymmim.datasets import FashionMNISTIDX
 
-from ..harness import SYMMIM_DEMO as DEMO
+from ..harness import MASK_TOKEN_DEMO as DEMO
 from ..harness import REPO, TRAIN, tiny_arch
 
 ARCH = tiny_arch(4)  # 4 blocks: 4 feature levels for UperNet

@@ -12,7 +12,7 @@ from mmengine.dataset import worker_init_fn as mmengine_worker_init_fn
 from mmengine.runner import Runner
 
 from mmsymmim.engine import worker_lifetime
-from ..harness import DIST_TRAIN, REPO, SYMMIM_DEMO, tiny_options, train_cmd
+from ..harness import DIST_TRAIN, REPO, MASK_TOKEN_DEMO, tiny_options, train_cmd
 
 # Each sample also carries its two views as numpy arrays (metainfo): a batch
 # is then ~120 KiB pickled inline (no shared memory for numpy, as for mmdet's
@@ -223,9 +223,9 @@ def test_torchrun_one_rank_killed(fmnist_root, tmp_path):
     log = tmp_path / 'dist.log'
     env = dict(os.environ, PYTHON=sys.executable, PORT=str(free_port()))
     cmd = [
-        'bash', DIST_TRAIN, SYMMIM_DEMO, '2', '--work-dir',
+        'bash', DIST_TRAIN, MASK_TOKEN_DEMO, '2', '--work-dir',
         str(work), '--cfg-options', 'env_cfg.dist_cfg.backend=gloo',
-        *tiny_options(SYMMIM_DEMO, LONG), 'train_dataloader.batch_size=8',
+        *tiny_options(MASK_TOKEN_DEMO, LONG), 'train_dataloader.batch_size=8',
         'default_hooks.checkpoint.interval=1', *WORKERS
     ]
     proc = start(cmd, log, env)

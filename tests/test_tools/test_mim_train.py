@@ -7,13 +7,13 @@ import sys
 import pytest
 
 import mmsymmim
-from ..harness import SYMMIM_DEMO, tiny_options
+from ..harness import MASK_TOKEN_DEMO, tiny_options
 
 MIM = osp.join(osp.dirname(sys.executable), 'mim')
 PKG = osp.dirname(mmsymmim.__file__)
 
 
-def mim_train(tmp_path, *launch, config=SYMMIM_DEMO, options=()):
+def mim_train(tmp_path, *launch, config=MASK_TOKEN_DEMO, options=()):
     work = tmp_path / 'work'
     proc = subprocess.run([
         MIM, 'train', 'mmsymmim', config, *launch, '--work-dir',
@@ -37,7 +37,7 @@ def mim_ready():
 def test_mim_train_by_config_name(mim_ready, fmnist_root, tmp_path):
     # run outside the repo with the bare file name: mim looks it up in the
     # package's configs, then runs the package's tools/train.py
-    out = mim_train(tmp_path, config=osp.basename(SYMMIM_DEMO)).out
+    out = mim_train(tmp_path, config=osp.basename(MASK_TOKEN_DEMO)).out
     assert "we find the config file in codebase mmsymmim" in out
     assert osp.join('.mim', 'tools', 'train.py') in out
     assert 'loss_mim' in out

@@ -5,12 +5,12 @@ import re
 import pytest
 import torch
 
-from ..harness import MIXMASK_DEMO, VISIBLE_DEMO, run_train
+from ..harness import MIXMASK_DEMO, SYMMIM_DEMO, run_train
 
 NO_KNN = ['custom_hooks=[]']
 
 
-@pytest.mark.parametrize('config', [None, VISIBLE_DEMO],
+@pytest.mark.parametrize('config', [None, SYMMIM_DEMO],
                          ids=['mask_token', 'visible'])
 def test_symmim_demo_two_iterations(fmnist_root, tmp_path, config):
     extra = dict(config=config) if config else {}

@@ -18,10 +18,10 @@ from collections import namedtuple
 from mmengine.config import Config
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+MASK_TOKEN_DEMO = osp.join(
+    REPO, 'configs/symmim/symmim_vit-tiny-p4_mask-token_1xb128-200i_fmnist.py')
 SYMMIM_DEMO = osp.join(
     REPO, 'configs/symmim/symmim_vit-tiny-p4_1xb128-200i_fmnist.py')
-VISIBLE_DEMO = osp.join(
-    REPO, 'configs/symmim/symmim_vit-tiny-p4_visible_1xb128-200i_fmnist.py')
 MIXMASK_DEMO = osp.join(
     REPO, 'configs/mixmask/mixmask-mocov2_resnet18-tiny_1xb128-400i_fmnist.py')
 
@@ -29,7 +29,7 @@ MIXMASK_DEMO = osp.join(
 KNOBS = {
     'lr': (1.0, (0.5, 1.0, 2.0)),
     'w_con': (1.0, (0.5, 1.0, 2.0)),
-    'decoder_depth': (2, (1, 2)),
+    'decoder_depth': (1, (1, 2)),
     'momentum': (0.01, (0.01, 0.004)),  # EMA base momentum (1 - m)
 }
 
@@ -59,7 +59,7 @@ def _random_mask(cfg):
 
 def _mae(cfg):
     """mmpretrain's MAE: MAEViT (same ViT, mask ratio 0.75), a decoder as
-    light as SymMIM's visible-path one (width 128, depth 2, 4 heads),
+    light as SymMIM's visible-path one (width 64, depth 1, 2 heads),
     MAEPretrainHead with MAE's own loss (L2 on per-patch normalised pixels);
     one view."""
     m = cfg.model
@@ -72,7 +72,7 @@ def _mae(cfg):
                       patch_size=4, mask_ratio=0.75),
         neck=dict(type='MAEPretrainDecoder', num_patches=64, patch_size=4,
                   in_chans=3, embed_dim=m.backbone.arch.embed_dims,
-                  decoder_embed_dim=128, decoder_depth=2, decoder_num_heads=4,
+                  decoder_embed_dim=64, decoder_depth=1, decoder_num_heads=2,
                   mlp_ratio=4),
         head=dict(type='MAEPretrainHead', norm_pix=True, patch_size=4,
                   loss=dict(type='PixelReconstructionLoss', criterion='L2')))
@@ -105,18 +105,18 @@ def _mocov2(cfg):
 
 EMA = ('lr', 'w_con', 'momentum')
 ROWS = {
-    'symmim-visible': Row('vit', VISIBLE_DEMO, None,
+    'symmim-visible': Row('vit', SYMMIM_DEMO, None,
                           ('lr', 'w_con', 'decoder_depth', 'momentum'), True,
                           'SymMIM, visible-token path (MAE-style encoder)'),
-    'symmim-mask-token': Row('vit', SYMMIM_DEMO, None, EMA, True,
+    'symmim-mask-token': Row('vit', MASK_TOKEN_DEMO, None, EMA, True,
                              "SymMIM, mask-token path (the paper's)"),
-    'symmim-random-0.5': Row('vit', SYMMIM_DEMO, _random_mask, EMA, True,
+    'symmim-random-0.5': Row('vit', MASK_TOKEN_DEMO, _random_mask, EMA, True,
                              'SymMIM mask-token, random mask 0.5'),
-    'mae': Row('vit', SYMMIM_DEMO, _mae, ('lr', 'decoder_depth'), True,
+    'mae': Row('vit', MASK_TOKEN_DEMO, _mae, ('lr', 'decoder_depth'), True,
                "mmpretrain's MAE, mask 0.75"),
-    'mocov3': Row('vit', SYMMIM_DEMO, _mocov3, ('lr', 'momentum'), True,
+    'mocov3': Row('vit', MASK_TOKEN_DEMO, _mocov3, ('lr', 'momentum'), True,
                   "mmpretrain's MoCo v3"),
-    'random-init': Row('vit', SYMMIM_DEMO, None, (), False,
+    'random-init': Row('vit', MASK_TOKEN_DEMO, None, (), False,
                        'ViT as initialised (SymMIMViT init)'),
     'raw-pixels': Row('pixels', None, None, (), False,
                       'normalised pixels, no encoder'),

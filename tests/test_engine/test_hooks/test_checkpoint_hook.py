@@ -19,7 +19,7 @@ from mmengine.registry import init_default_scope
 
 from mmpretrain.registry import HOOKS
 from mmsymmim.engine.hooks import CheckpointHook
-from ...harness import REPO, SYMMIM_DEMO, train_cmd
+from ...harness import REPO, MASK_TOKEN_DEMO, train_cmd
 
 
 # --- registration ------------------------------------------------------------
@@ -162,7 +162,7 @@ def test_killed_during_save_resumes_from_last_good(fmnist_root, tmp_path):
     (tmp_path / 'crash_on_second_save.py').write_text(CRASH_ON_SECOND_SAVE)
     crashing = tmp_path / 'crashing_demo.py'
     crashing.write_text(
-        f'_base_ = {SYMMIM_DEMO!r}\n'
+        f'_base_ = {MASK_TOKEN_DEMO!r}\n'
         "custom_imports = dict(imports=['mmsymmim', 'crash_on_second_save'],"
         ' allow_failed_imports=False)\n')
     work = tmp_path / 'work'

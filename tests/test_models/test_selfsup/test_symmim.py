@@ -9,7 +9,7 @@ from mmengine.optim import OptimWrapper
 
 from mmsymmim.models import SymMIM, SymMIMViT
 from ...harness import build_model as build
-from ...harness import SYMMIM_DEMO, VISIBLE_DEMO, real_batch, tiny_cfg
+from ...harness import MASK_TOKEN_DEMO, SYMMIM_DEMO, real_batch, tiny_cfg
 
 MAX_ITERS = 100
 
@@ -32,7 +32,7 @@ def ema_params(model):
             for k, v in model.momentum_encoder.module.named_parameters()}
 
 
-DEMOS = pytest.mark.parametrize('demo', [SYMMIM_DEMO, VISIBLE_DEMO],
+DEMOS = pytest.mark.parametrize('demo', [MASK_TOKEN_DEMO, SYMMIM_DEMO],
                                 ids=['mask_token', 'visible'])
 
 
@@ -72,7 +72,7 @@ def test_train_step(fmnist_root, hub, demo, symmetric, ema_masked,
 
     q1, k1 = online_params(model), ema_params(model)
     changed = [k for k in q0 if not torch.equal(q0[k], q1[k])]
-    assert ('backbone.mask_token' in changed) == (demo == SYMMIM_DEMO)
+    assert ('backbone.mask_token' in changed) == (demo == MASK_TOKEN_DEMO)
     assert 'backbone.layers.0.attn.qkv.weight' in changed
     assert 'neck.mlp.0.weight' in changed or any(
         k.startswith('neck.') for k in changed)

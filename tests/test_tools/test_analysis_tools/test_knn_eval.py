@@ -6,7 +6,7 @@ import sys
 import torch
 
 from mmsymmim.evaluation import linear_probe_accuracy
-from ...harness import REPO, SYMMIM_DEMO as DEMO
+from ...harness import REPO, MASK_TOKEN_DEMO as DEMO
 from ...harness import tiny_arch
 
 TOOL = osp.join(REPO, 'tools/analysis_tools/knn_eval.py')

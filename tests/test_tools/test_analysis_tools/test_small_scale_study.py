@@ -38,7 +38,7 @@ def test_smoke_end_to_end_and_resume(fmnist_root, tmp_path):
         for m in ('knn', 'linear'):  # 10 classes: chance is 10 %
             assert r[m] > 30, (r['row'], m, r[m])
     mae = runs['mae']
-    assert mae['knobs'] == {'lr': 1.0, 'decoder_depth': 2}
+    assert mae['knobs'] == {'lr': 1.0, 'decoder_depth': 1}
     assert mae['iters'] >= 2 and mae['s_per_iter'] > 0 and mae['train_s'] > 0
     assert osp.isfile(mae['checkpoint'])
     assert runs['raw-pixels']['iters'] == 0
@@ -80,8 +80,10 @@ def test_rows_share_model_data_and_optimiser():
         assert views == vit[0].view_pipeline
         assert cfg.custom_hooks == []
     assert cfgs['mae'].model.type == 'MAE'
-    assert cfgs['mae'].model.neck.decoder_depth == 2 == \
-        cfgs['symmim-visible'].model.mim_neck.decoder_depth
+    mae_neck, symmim_neck = cfgs['mae'].model.neck, \
+        cfgs['symmim-visible'].model.mim_neck
+    for key in ('decoder_depth', 'decoder_embed_dim', 'decoder_num_heads'):
+        assert mae_neck[key] == symmim_neck[key], key
     moco, mixmask = cfgs['mocov2'], cfgs['mixmask-mocov2']
     assert moco.model.backbone == mixmask.model.backbone
     assert moco.optim_wrapper == mixmask.optim_wrapper

@@ -16,7 +16,7 @@ from mmsymmim.visualization.reconstruction import (HEADER,
                                                    images_from_dataset,
                                                    reconstruct_images,
                                                    tile_size)
-from ...harness import (REPO, SYMMIM_DEMO, VISIBLE_DEMO, build_model,
+from ...harness import (REPO, MASK_TOKEN_DEMO, SYMMIM_DEMO, build_model,
                         tiny_arch, tiny_cfg, tiny_options)
 from ...test_datasets.test_data_check import write_jpegs
 
@@ -36,7 +36,7 @@ def test_tool_on_a_trained_checkpoint(tiny_symmim_ckpt, tmp_path):
     """Both encoder_input paths (the fixture trains one of each)."""
     state = torch.load(tiny_symmim_ckpt, map_location='cpu',
                        weights_only=True)['state_dict']
-    config = (SYMMIM_DEMO if 'backbone.mask_token' in state else VISIBLE_DEMO)
+    config = (MASK_TOKEN_DEMO if 'backbone.mask_token' in state else SYMMIM_DEMO)
     out = tmp_path / 'recon.png'
     proc = subprocess.run([
         sys.executable, TOOL, config, tiny_symmim_ckpt, '--out',
@@ -55,7 +55,7 @@ def test_tool_on_a_trained_checkpoint(tiny_symmim_ckpt, tmp_path):
     assert np.abs(recon - image)[masked].mean() > 5  # masked: predicted
 
 
-@pytest.mark.parametrize('config', [SYMMIM_DEMO, VISIBLE_DEMO],
+@pytest.mark.parametrize('config', [MASK_TOKEN_DEMO, SYMMIM_DEMO],
                          ids=['mask_token', 'visible'])
 @pytest.mark.parametrize('norm_target', [False, True])
 def test_reconstruction_pastes_prediction_into_visible(config, norm_target):
@@ -116,5 +116,5 @@ def test_imagenet_config_on_a_folder(tmp_path, fmnist_root):
 
 def test_missing_folder_is_one_line(tmp_path):
     with pytest.raises(SystemExit, match='--images: no readable image'):
-        _tool_main()([SYMMIM_DEMO, 'unused.pth', '--images',
+        _tool_main()([MASK_TOKEN_DEMO, 'unused.pth', '--images',
                       str(tmp_path / 'nowhere')])
