@@ -64,7 +64,8 @@ def tiny_options(config: str = MASK_TOKEN_DEMO, iters: int = 2,
 def _decoder_width_key(config: str) -> str:
     """SimMIM's decoder takes ``in_channels``, MAE's (SymMIMDecoder)
     ``embed_dim``."""
-    neck = Config.fromfile(config).model.mim_neck.type
+    neck = Config.fromfile(config,
+                           import_custom_modules=False).model.mim_neck.type
     return 'embed_dim' if neck == 'SymMIMDecoder' else 'in_channels'
 
 

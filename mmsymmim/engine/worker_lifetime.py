@@ -27,8 +27,18 @@ mmengine iterates its loaders in the main thread, which lives as long as the
 trainer. Under the ``forkserver`` start method the workers' parent is the
 fork server, which exits when the trainer does, so they follow it.
 
+Trainers under torchrun die with torchrun too. torchrun stops its trainers
+when it is stopped with a signal it can catch, but ``kill -9`` of torchrun
+(or the OOM killer) leaves them running, holding their devices and waiting in
+a collective. So a process that torchrun started (``TORCHELASTIC_RUN_ID`` in
+its environment) asks for the same SIGKILL at ``import mmsymmim``
+(:func:`tie_trainer_to_launcher`); its loader workers then follow it. torch's
+elastic agent starts its trainers from its main thread, so the signal does not
+fire while torchrun lives. Plain ``tools/train.py`` and Slurm (srun) runs are
+left as they are.
+
 Applied by ``import mmsymmim``. Drop it when PyTorch's DataLoader ties its
-workers' lifetime to the trainer's itself.
+workers' lifetime to the trainer's itself (and torchrun its trainers').
 """
 import ctypes
 import logging
@@ -52,6 +62,20 @@ def _process_alive(pid: int) -> bool:
     except (FileNotFoundError, ProcessLookupError, IndexError):
         return False
     return state not in ('Z', 'X')
+
+
+def tie_trainer_to_launcher() -> bool:
+    """In a trainer that torchrun started: SIGKILL when torchrun dies, and
+    exit now if it already has. Returns whether the death signal was set
+    (False outside torchrun or off Linux)."""
+    if 'TORCHELASTIC_RUN_ID' not in os.environ:
+        return False
+    launcher = os.getppid()
+    if not die_with_parent(launcher):
+        return False
+    if os.getppid() != launcher:  # torchrun died before the prctl
+        os.kill(os.getpid(), signal.SIGKILL)
+    return True
 
 
 def die_with_parent(trainer_pid: int) -> bool:
@@ -126,3 +150,4 @@ except ImportError:  # older mmengine
     FlexibleRunner = None
 if FlexibleRunner is not None:
     _patch(FlexibleRunner)
+tie_trainer_to_launcher()

@@ -267,3 +267,39 @@ def test_torchrun_one_rank_killed(fmnist_root, tmp_path):
     assert out.returncode == 0, (out.stdout + out.stderr)[-4000:]
     assert 'resumed' in (out.stdout + out.stderr).lower()
     assert (work / f'iter_{step + 1}.pth').is_file()
+
+
+def test_torchrun_killed_takes_its_trainers(fmnist_root, tmp_path):
+    """SIGKILL to torchrun itself (it cannot stop its trainers then): both
+    ranks and their loader workers are gone within seconds."""
+    work = tmp_path / 'work'
+    env = dict(os.environ, PYTHON=sys.executable, PORT=str(free_port()))
+    cmd = [
+        'bash', DIST_TRAIN, MASK_TOKEN_DEMO, '2', '--work-dir',
+        str(work), '--cfg-options', 'env_cfg.dist_cfg.backend=gloo',
+        *tiny_options(MASK_TOKEN_DEMO, LONG), 'train_dataloader.batch_size=8',
+        *WORKERS
+    ]
+    proc = start(cmd, tmp_path / 'dist.log', env)
+    everyone = []
+    try:
+        def job():  # torchrun, its 2 ranks, 2 workers each
+            torchrun = [p for p in children(proc.pid)
+                        if 'torch.distributed.run' in cmdline(p)]
+            ranks = [p for t in torchrun for p in children(t)
+                     if 'tools/train.py' in cmdline(p)]
+            if len(ranks) == 2 and all(len(children(r)) == 2 for r in ranks):
+                return torchrun[0]
+
+        torchrun = wait_for(job, 300, 'two ranks with two workers each', proc)
+        everyone = descendants(torchrun)
+        assert len(everyone) >= 6, [cmdline(p) for p in everyone]
+        os.kill(torchrun, signal.SIGKILL)
+        killed = time.monotonic()
+        wait_gone(everyone, 15, 'end of the ranks and their workers')
+        print(f'all {len(everyone)} processes under torchrun gone '
+              f'{time.monotonic() - killed:.2f} s after its kill -9')
+    finally:
+        end_group(proc)
+        for pid in filter(alive, everyone):  # torchrun's own sessions
+            os.kill(pid, signal.SIGKILL)
