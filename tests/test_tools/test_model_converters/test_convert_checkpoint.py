@@ -7,7 +7,7 @@ import timm
 import torch
 
 from mmpretrain.registry import MODELS
-from ...harness import REPO, tiny_arch
+from ...harness import REPO, SYMMIM_DEMO, tiny_arch
 
 TINY_ARCH = tiny_arch(4)  # the arch of the tiny_symmim_ckpt fixture
 
@@ -75,6 +75,9 @@ def test_mmdet_export_drops_class_token(tiny_symmim_ckpt, tmp_path):
     assert 'backbone.cls_token' not in state
 
 
+# argument checks: one mask path is enough (the default, visible tokens)
+@pytest.mark.parametrize('tiny_symmim_ckpt', [SYMMIM_DEMO], indirect=True,
+                         ids=['visible'])
 def test_mismatched_target_fails_and_writes_nothing(tiny_symmim_ckpt,
                                                     tmp_path):
     out = tmp_path / 'seg.pth'
@@ -85,6 +88,8 @@ def test_mismatched_target_fails_and_writes_nothing(tiny_symmim_ckpt,
     assert 'nothing written' in proc.stderr and not out.exists()
 
 
+@pytest.mark.parametrize('tiny_symmim_ckpt', [SYMMIM_DEMO], indirect=True,
+                         ids=['visible'])
 @pytest.mark.parametrize('size', ['30'])
 def test_bad_img_size(tiny_symmim_ckpt, tmp_path, size):
     proc = convert(tiny_symmim_ckpt, str(tmp_path / 'x.pth'), '--to', 'mmdet',
