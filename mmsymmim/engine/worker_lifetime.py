@@ -70,12 +70,7 @@ def tie_trainer_to_launcher() -> bool:
     (False outside torchrun or off Linux)."""
     if 'TORCHELASTIC_RUN_ID' not in os.environ:
         return False
-    launcher = os.getppid()
-    if not die_with_parent(launcher):
-        return False
-    if os.getppid() != launcher:  # torchrun died before the prctl
-        os.kill(os.getpid(), signal.SIGKILL)
-    return True
+    return die_with_parent(os.getppid())
 
 
 def die_with_parent(trainer_pid: int) -> bool:
