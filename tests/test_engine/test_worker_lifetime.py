@@ -12,7 +12,8 @@ from mmengine.dataset import worker_init_fn as mmengine_worker_init_fn
 from mmengine.runner import Runner
 
 from mmsymmim.engine import worker_lifetime
-from ..harness import DIST_TRAIN, REPO, MASK_TOKEN_DEMO, tiny_options, train_cmd
+from ..harness import (DIST_TRAIN, MASK_TOKEN_DEMO, REPO, tiny_options,
+                       train_cmd)
 
 # Each sample also carries its two views as numpy arrays (metainfo): a batch
 # is then ~120 KiB pickled inline (no shared memory for numpy, as for mmdet's
@@ -189,7 +190,7 @@ def test_workers_die_with_killed_trainer(fmnist_root, tmp_path):
         end_group(proc)
 
 
-# --- torchrun, one rank killed -----------------------------------------------
+# --- torchrun: one rank killed, torchrun killed ------------------------------
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(('127.0.0.1', 0))
@@ -215,33 +216,42 @@ def descendants(pid) -> list:
     return found
 
 
-def test_torchrun_one_rank_killed(fmnist_root, tmp_path):
-    """2 gloo processes with 2 workers each; SIGKILL to rank 1: torchrun
-    exits non-zero within seconds, no process of the job is left, and the work
-    dir resumes."""
+def start_dist_job(tmp_path, *options):
+    """dist_train.sh: 2 gloo ranks with 2 loader workers each, a run long
+    enough to be killed; returns (Popen of the script, work dir)."""
     work = tmp_path / 'work'
-    log = tmp_path / 'dist.log'
     env = dict(os.environ, PYTHON=sys.executable, PORT=str(free_port()))
     cmd = [
         'bash', DIST_TRAIN, MASK_TOKEN_DEMO, '2', '--work-dir',
         str(work), '--cfg-options', 'env_cfg.dist_cfg.backend=gloo',
         *tiny_options(MASK_TOKEN_DEMO, LONG), 'train_dataloader.batch_size=8',
-        'default_hooks.checkpoint.interval=1', *WORKERS
+        *options, *WORKERS
     ]
-    proc = start(cmd, log, env)
+    return start(cmd, tmp_path / 'dist.log', env), work
+
+
+def dist_job(proc):
+    """(torchrun's pid, {rank: pid}) once both ranks (children of torchrun)
+    run 2 workers each, else None."""
+    torchrun = [p for p in children(proc.pid)
+                if 'torch.distributed.run' in cmdline(p)]
+    ranks = [p for t in torchrun for p in children(t)
+             if 'tools/train.py' in cmdline(p)]
+    if len(ranks) == 2 and all(len(children(r)) == 2 for r in ranks):
+        return torchrun[0], {rank_of(r): r for r in ranks}
+
+
+def test_torchrun_one_rank_killed(fmnist_root, tmp_path):
+    """2 gloo processes with 2 workers each; SIGKILL to rank 1: torchrun
+    exits non-zero within seconds, no process of the job is left, and the work
+    dir resumes."""
+    proc, work = start_dist_job(tmp_path,
+                                'default_hooks.checkpoint.interval=1')
     try:
         wait_for(lambda: (work / 'last_checkpoint').is_file(), 300,
                  'first checkpoint', proc)
-
-        def job():  # both ranks (children of torchrun), 2 workers each
-            torchrun = [p for p in children(proc.pid)
-                        if 'torch.distributed.run' in cmdline(p)]
-            ranks = [p for t in torchrun for p in children(t)
-                     if 'tools/train.py' in cmdline(p)]
-            if len(ranks) == 2 and all(len(children(r)) == 2 for r in ranks):
-                return {rank_of(r): r for r in ranks}
-
-        ranks = wait_for(job, 60, 'two ranks with two workers each', proc)
+        _, ranks = wait_for(lambda: dist_job(proc), 60,
+                            'two ranks with two workers each', proc)
         everyone = descendants(proc.pid)
         assert len(everyone) >= 7, [cmdline(p) for p in everyone]
         os.kill(ranks[1], signal.SIGKILL)
@@ -272,26 +282,11 @@ def test_torchrun_one_rank_killed(fmnist_root, tmp_path):
 def test_torchrun_killed_takes_its_trainers(fmnist_root, tmp_path):
     """SIGKILL to torchrun itself (it cannot stop its trainers then): both
     ranks and their loader workers are gone within seconds."""
-    work = tmp_path / 'work'
-    env = dict(os.environ, PYTHON=sys.executable, PORT=str(free_port()))
-    cmd = [
-        'bash', DIST_TRAIN, MASK_TOKEN_DEMO, '2', '--work-dir',
-        str(work), '--cfg-options', 'env_cfg.dist_cfg.backend=gloo',
-        *tiny_options(MASK_TOKEN_DEMO, LONG), 'train_dataloader.batch_size=8',
-        *WORKERS
-    ]
-    proc = start(cmd, tmp_path / 'dist.log', env)
+    proc, _ = start_dist_job(tmp_path)
     everyone = []
     try:
-        def job():  # torchrun, its 2 ranks, 2 workers each
-            torchrun = [p for p in children(proc.pid)
-                        if 'torch.distributed.run' in cmdline(p)]
-            ranks = [p for t in torchrun for p in children(t)
-                     if 'tools/train.py' in cmdline(p)]
-            if len(ranks) == 2 and all(len(children(r)) == 2 for r in ranks):
-                return torchrun[0]
-
-        torchrun = wait_for(job, 300, 'two ranks with two workers each', proc)
+        torchrun, _ = wait_for(lambda: dist_job(proc), 300,
+                               'two ranks with two workers each', proc)
         everyone = descendants(torchrun)
         assert len(everyone) >= 6, [cmdline(p) for p in everyone]
         os.kill(torchrun, signal.SIGKILL)
