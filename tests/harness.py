@@ -55,17 +55,18 @@ def tiny_options(config: str = MASK_TOKEN_DEMO, iters: int = 2,
     if config == MIXMASK_DEMO:
         return opts + ['model.queue_len=64']
     arch = arch or TINY_ARCH
+    # the config's own custom imports are the subprocess's business
+    cfg = Config.fromfile(config, import_custom_modules=False)
     return opts + [f'model.backbone.arch.{k}={v}' for k, v in arch.items()] + [
         f'model.neck.in_channels={arch["embed_dims"]}',
-        f'model.mim_neck.{_decoder_width_key(config)}={arch["embed_dims"]}'
+        f'model.mim_neck.{_decoder_width_key(cfg)}={arch["embed_dims"]}'
     ]
 
 
-def _decoder_width_key(config: str) -> str:
+def _decoder_width_key(cfg: Config) -> str:
     """SimMIM's decoder takes ``in_channels``, MAE's (SymMIMDecoder)
     ``embed_dim``."""
-    neck = Config.fromfile(config,
-                           import_custom_modules=False).model.mim_neck.type
+    neck = cfg.model.mim_neck.type
     return 'embed_dim' if neck == 'SymMIMDecoder' else 'in_channels'
 
 
@@ -119,7 +120,7 @@ def tiny_cfg(config: str = MASK_TOKEN_DEMO, **model_overrides) -> Config:
     if config in (MASK_TOKEN_DEMO, SYMMIM_DEMO):
         cfg.model.backbone.arch = dict(TINY_ARCH)
         cfg.model.neck.in_channels = TINY_ARCH['embed_dims']
-        cfg.model.mim_neck[_decoder_width_key(config)] = TINY_ARCH['embed_dims']
+        cfg.model.mim_neck[_decoder_width_key(cfg)] = TINY_ARCH['embed_dims']
     cfg.model.update(model_overrides)
     return cfg
 
