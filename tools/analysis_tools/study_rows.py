@@ -59,10 +59,11 @@ def _random_mask(cfg):
 
 def _mae(cfg):
     """mmpretrain's MAE: MAEViT (same ViT, mask ratio 0.75), a decoder as
-    light as SymMIM's visible-path one (width 64, depth 1, 2 heads),
+    light as SymMIM's visible-path one (read from its config),
     MAEPretrainHead with MAE's own loss (L2 on per-patch normalised pixels);
     one view."""
     m = cfg.model
+    dec = Config.fromfile(SYMMIM_DEMO).model.mim_neck
     cfg.train_dataloader.dataset.pipeline = [
         *copy.deepcopy(cfg.view_pipeline), dict(type='PackInputs')]
     cfg.model = dict(
@@ -72,8 +73,10 @@ def _mae(cfg):
                       patch_size=4, mask_ratio=0.75),
         neck=dict(type='MAEPretrainDecoder', num_patches=64, patch_size=4,
                   in_chans=3, embed_dim=m.backbone.arch.embed_dims,
-                  decoder_embed_dim=64, decoder_depth=1, decoder_num_heads=2,
-                  mlp_ratio=4),
+                  decoder_embed_dim=dec.decoder_embed_dim,
+                  decoder_depth=dec.decoder_depth,
+                  decoder_num_heads=dec.decoder_num_heads,
+                  mlp_ratio=dec.mlp_ratio),
         head=dict(type='MAEPretrainHead', norm_pix=True, patch_size=4,
                   loss=dict(type='PixelReconstructionLoss', criterion='L2')))
 
