@@ -51,7 +51,7 @@ if __name__ == '__main__':
         install_requires=[
             'torch>=2.1', 'torchvision', 'mmengine==0.10.7', 'mmcv==2.1.0',
             'mmpretrain==1.2.0', 'mmdet==3.3.0', 'mmsegmentation==1.2.2',
-            'timm', 'ftfy', 'regex', 'numpy',
+            'timm', 'kornia>=0.9.0', 'ftfy', 'regex', 'numpy',
         ],
         zip_safe=False,
     )

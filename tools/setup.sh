@@ -24,6 +24,7 @@ MMPRETRAIN=1.2.0
 MMDET=3.3.0
 MMSEG=1.2.2
 TIMM=1.0.31
+KORNIA=0.9.0        # DeviceViewAugment (the *_device-aug_* configs); pulls kornia-rs
 
 log() { echo "[setup $(date +%H:%M:%S)] $*"; }
 
@@ -89,7 +90,7 @@ fi
 
 # 4. The rest of the stack. mmseg 1.2.2 imports ftfy and regex without declaring them.
 "${PIP[@]}" -q "mmcv==$MMCV" "mmengine==$MMENGINE" "mmpretrain==$MMPRETRAIN" "mmdet==$MMDET" \
-  "mmsegmentation==$MMSEG" "timm==$TIMM" ftfy regex pytest tensorboard \
+  "mmsegmentation==$MMSEG" "timm==$TIMM" "kornia==$KORNIA" ftfy regex pytest tensorboard \
   click colorama model-index pandas requests rich tabulate
 # openmim (`mim train mmsymmim ...`) without its dependency opendatalab: that pulls
 # openxlab, which pins setuptools~=60.2 (torch needs >=77), requests, rich, tqdm and

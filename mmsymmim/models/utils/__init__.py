@@ -1,5 +1,9 @@
-from .batch_augments import MixMask
+from .batch_augments import DeviceViewAugment, MixMask
 from .foreach_ema import ForeachCosineEMA
 from .gloo_sync_batchnorm import GlooSyncBatchNorm
+from .view_aug_data_preprocessor import ViewAugDataPreprocessor
 
-__all__ = ['ForeachCosineEMA', 'GlooSyncBatchNorm', 'MixMask']
+__all__ = [
+    'DeviceViewAugment', 'ForeachCosineEMA', 'GlooSyncBatchNorm', 'MixMask',
+    'ViewAugDataPreprocessor'
+]
