@@ -1,18 +1,16 @@
-"""The rows of the equal-wall-clock study (small_scale_study.py): one
-pretraining config per row, the knobs ``--tune`` may turn, and the backbone
-config the evaluation loads the checkpoint into.
+"""The rows of the equal-compute study (small_scale_study.py): one
+pretraining config per row, the knobs a row may turn, and the backbone config
+the evaluation loads the checkpoint into.
 
 ViT rows share the ViT (width 128, depth 4, 4 heads, patch 4, 32 px), the data
 (60,000 Fashion-MNIST train images, no labels), the augmentation of
 ``configs/_base_/fmnist_demo.py`` (RandomResizedCrop 0.35-1 + flip), batch 128
 and the optimiser of the SymMIM demo (AdamW lr 1.5e-3, betas 0.9/0.95, wd
-0.05); ResNet rows share the CIFAR-stem ResNet-18/16 and SGD of the MixMask
-demo. Each row changes only what its name says.
+0.05); ResNet rows share the CIFAR-stem ResNet-18 and SGD of the MixMask demo.
+Each row changes only what its name says.
 """
 import copy
-import itertools
 import os.path as osp
-import statistics
 from collections import namedtuple
 
 from mmengine.config import Config
@@ -25,13 +23,21 @@ SYMMIM_DEMO = osp.join(
 MIXMASK_DEMO = osp.join(
     REPO, 'configs/mixmask/mixmask-mocov2_resnet18-tiny_1xb128-400i_fmnist.py')
 
-# knob -> (default, values tried by --tune); 'lr' multiplies the base lr
+# knob -> default; 'lr' multiplies the base lr. Tuning (--stage tune) turns
+# only 'lr' (LR_GRID); the others serve the diagnosis and the ResNet recipe.
 KNOBS = {
-    'lr': (1.0, (0.5, 1.0, 2.0)),
-    'w_con': (1.0, (0.5, 1.0, 2.0)),
-    'decoder_depth': (1, (1, 2)),
-    'momentum': (0.01, (0.01, 0.004)),  # EMA base momentum (1 - m)
+    'lr': 1.0,
+    'w_con': 1.0,          # SymMIM's contrastive weight (0: MIM branch alone)
+    'norm_target': False,  # SymMIM: MAE's per-patch normalised target
+    'decoder_depth': 1,
+    'momentum': 0.01,      # EMA base momentum (1 - m)
+    'queue_len': 4096,     # MoCo v2 / MixMask
+    'crop_min': 0.35,      # RandomResizedCrop's smallest area fraction
+    'temperature': 0.2,    # MoCo v2 / MixMask InfoNCE temperature
 }
+LR_GRID = (0.5, 1.0, 2.0)
+SYMMIM_KNOBS = ('lr', 'w_con', 'norm_target', 'decoder_depth', 'momentum')
+RESNET_KNOBS = ('lr', 'momentum', 'queue_len', 'crop_min', 'temperature')
 
 # family: 'vit', 'resnet' or 'pixels'; base: config file or None; edit:
 # function(cfg) -> None for what the row changes; knobs: the KNOBS it has;
@@ -44,14 +50,22 @@ def _two_views(cfg):
                  transforms=[copy.deepcopy(cfg.view_pipeline)])]
 
 
+def _asymmetric(cfg):
+    """SymMIM default with ``symmetric=False``: view 1 is the query, view 2
+    the key (half the online work per step)."""
+    cfg.model.symmetric = False
+
+
 def _random_mask(cfg):
-    """SymMIM (mask-token path) whose online mask is mmpretrain's random
-    SimMIMMaskGenerator (8-px mask patches, ratio 0.5, shared by the two
-    views) instead of the fine board; the EMA encoder keeps its 2x2 board."""
+    """SymMIM default (visible-token path) whose online mask is
+    mmpretrain's random ``SimMIMMaskGenerator`` at the board's granularity
+    and ratio (one 4-px token per mask patch, exactly 32 of 64 masked; one
+    mask shared by the two views) instead of the fine board; the EMA
+    encoder keeps its 2x2 board."""
     cfg.train_dataloader.dataset.pipeline = _two_views(cfg) + [
         dict(type='SymmetricMaskGenerator', input_size=32, model_patch_size=4,
              scale=1, ema_scale=2),
-        dict(type='SimMIMMaskGenerator', input_size=32, mask_patch_size=8,
+        dict(type='SimMIMMaskGenerator', input_size=32, mask_patch_size=4,
              model_patch_size=4, mask_ratio=0.5),
         dict(type='PackInputs', algorithm_keys=['ema_mask']),
     ]
@@ -106,15 +120,17 @@ def _mocov2(cfg):
                   temperature=m.head.temperature))
 
 
-EMA = ('lr', 'w_con', 'momentum')
+SYM = SYMMIM_KNOBS
 ROWS = {
-    'symmim-visible': Row('vit', SYMMIM_DEMO, None,
-                          ('lr', 'w_con', 'decoder_depth', 'momentum'), True,
-                          'SymMIM, visible-token path (MAE-style encoder)'),
-    'symmim-mask-token': Row('vit', MASK_TOKEN_DEMO, None, EMA, True,
+    'symmim-visible': Row('vit', SYMMIM_DEMO, None, SYM, True,
+                          'SymMIM default (visible tokens, fine board)'),
+    'symmim-asymmetric': Row('vit', SYMMIM_DEMO, _asymmetric, SYM, True,
+                             'SymMIM default, symmetric=False'),
+    'symmim-random-0.5': Row('vit', SYMMIM_DEMO, _random_mask, SYM, True,
+                             'SymMIM default, random 50 % online mask'),
+    'symmim-mask-token': Row('vit', MASK_TOKEN_DEMO, None,
+                             ('lr', 'w_con', 'norm_target', 'momentum'), True,
                              "SymMIM, mask-token path (the paper's)"),
-    'symmim-random-0.5': Row('vit', MASK_TOKEN_DEMO, _random_mask, EMA, True,
-                             'SymMIM mask-token, random mask 0.5'),
     'mae': Row('vit', MASK_TOKEN_DEMO, _mae, ('lr', 'decoder_depth'), True,
                "mmpretrain's MAE, mask 0.75"),
     'mocov3': Row('vit', MASK_TOKEN_DEMO, _mocov3, ('lr', 'momentum'), True,
@@ -123,10 +139,10 @@ ROWS = {
                        'ViT as initialised (SymMIMViT init)'),
     'raw-pixels': Row('pixels', None, None, (), False,
                       'normalised pixels, no encoder'),
-    'mocov2': Row('resnet', MIXMASK_DEMO, _mocov2, ('lr', 'momentum'), True,
+    'mocov2': Row('resnet', MIXMASK_DEMO, _mocov2, RESNET_KNOBS, True,
                   "mmpretrain's MoCo v2"),
-    'mixmask-mocov2': Row('resnet', MIXMASK_DEMO, None, ('lr', 'momentum'),
-                          True, 'MixMask on MoCo v2'),
+    'mixmask-mocov2': Row('resnet', MIXMASK_DEMO, None, RESNET_KNOBS, True,
+                          'MixMask on MoCo v2'),
     'random-init-resnet': Row('resnet', MIXMASK_DEMO, None, (), False,
                               'ResNet as initialised'),
 }
@@ -134,7 +150,20 @@ ENCODER = {'vit': 'ViT 128x4', 'resnet': 'ResNet-18/16', 'pixels': '-'}
 
 
 def default_knobs(row: str) -> dict:
-    return {k: KNOBS[k][0] for k in ROWS[row].knobs}
+    """The row's knobs at their defaults (what its config already has)."""
+    return {k: KNOBS[k] for k in ROWS[row].knobs}
+
+
+def _set_crop_min(cfg, value: float) -> None:
+    """Every RandomResizedCrop of the train pipeline (inside MultiView too)
+    keeps ``value``..1 of the image area."""
+    def visit(ts):
+        for t in ts:
+            if t['type'] == 'RandomResizedCrop':
+                t['crop_ratio_range'] = (value, 1.)
+            for inner in t.get('transforms', []):
+                visit(inner if isinstance(inner, list) else [inner])
+    visit(cfg.train_dataloader.dataset.pipeline)
 
 
 def apply_knobs(cfg, knobs: dict) -> None:
@@ -145,30 +174,42 @@ def apply_knobs(cfg, knobs: dict) -> None:
             cfg.optim_wrapper.optimizer.lr *= value
         elif name == 'w_con':
             model.con_loss_weight = value
+        elif name == 'norm_target':
+            model.norm_target = value
         elif name == 'decoder_depth':
             neck = model.get('mim_neck') or model.neck
             neck.decoder_depth = value
         elif name == 'momentum':
             model['base_momentum' if 'base_momentum' in model
                   else 'momentum'] = value
+        elif name == 'queue_len':
+            model.queue_len = value
+        elif name == 'temperature':
+            model.head.temperature = value
+        elif name == 'crop_min':
+            _set_crop_min(cfg, value)
         else:
-            raise KeyError(f'unknown knob {name!r}')
+            raise KeyError(f'unknown knob {name!r}; known: {sorted(KNOBS)}')
 
 
 def row_config(row: str, knobs: dict = None) -> Config:
-    """The pretraining config of ``row`` with ``knobs`` applied (default
-    knobs if None); no evaluation hook (the study evaluates itself)."""
+    """The pretraining config of ``row`` with ``knobs`` applied (unset knobs
+    keep the row's defaults); no evaluation hook (the study evaluates
+    itself)."""
+    if row not in ROWS:
+        raise KeyError(f'unknown row {row!r}; rows: {sorted(ROWS)}')
     spec = ROWS[row]
     if spec.base is None:
         raise ValueError(f'{row} has no pretraining config')
+    extra = set(knobs or {}) - set(spec.knobs)
+    if extra:
+        raise KeyError(f'{row} has no knob(s) {sorted(extra)}; its knobs: '
+                       f'{list(spec.knobs)}')
     cfg = Config.fromfile(spec.base)
     if spec.edit is not None:
         spec.edit(cfg)
-    knobs = default_knobs(row) if knobs is None else knobs
-    extra = set(knobs) - set(spec.knobs)
-    if extra:
-        raise KeyError(f'{row} has no knob(s) {sorted(extra)}')
-    apply_knobs(cfg, knobs)
+    apply_knobs(cfg, {k: v for k, v in (knobs or {}).items()
+                      if v != KNOBS[k]})
     cfg.custom_hooks = []
     return cfg
 
@@ -188,9 +229,10 @@ def fit_schedule(cfg, iters: int) -> None:
 
 def eval_backbone(row: str) -> dict:
     """The backbone config the checkpoint's ``backbone.*`` tensors are loaded
-    into: mmpretrain's plain ``VisionTransformer`` (class token after the
-    final norm; LayerNorm eps as in pretraining) or the ResNet itself
-    (average-pooled last stage)."""
+    into: mmpretrain's plain ``VisionTransformer`` giving every token after
+    the final norm (``out_type='raw'``; the study reads the class token and
+    the mean of the patch tokens from it), or the ResNet itself (average-
+    pooled last stage)."""
     spec = ROWS[row]
     if spec.family == 'pixels':
         return dict(type='RawPixels', channels=1)
@@ -199,87 +241,18 @@ def eval_backbone(row: str) -> dict:
     if spec.family == 'resnet':
         return dict(bb.to_dict())
     return dict(type='VisionTransformer', arch=dict(bb.arch), img_size=32,
-                patch_size=4, out_type='cls_token', final_norm=True,
+                patch_size=4, out_type='raw', final_norm=True,
                 norm_cfg=dict(type='LN', eps=1e-6))
 
 
-# ------------------------------------------------ tuning and reporting
+# ------------------------------------------------------- knobs and choice
 def knob_tag(knobs: dict) -> str:
-    """``lr=1.0,w_con=0.5``; '-' for none."""
-    return ','.join(f'{k}={v}' for k, v in knobs.items()) or '-'
+    """``lr=2.0,w_con=0.5`` for the knobs off their defaults; 'default'."""
+    return ','.join(f'{k}={v}' for k, v in sorted(knobs.items())) or 'default'
 
 
-def tune_trials(row: str, score, grid: str = 'coordinate') -> dict:
-    """Best knobs of ``row`` by ``score(knobs)`` (higher is better).
-
-    'coordinate': from the defaults, each knob in turn (lr, w_con,
-    decoder_depth, momentum) tries its other values with the others at the
-    best so far. 'full': every combination."""
-    names = ROWS[row].knobs
-    if grid == 'full':
-        trials = [dict(zip(names, vs))
-                  for vs in itertools.product(*(KNOBS[k][1] for k in names))]
-        return max(trials, key=score)  # first of equals wins
-    best = default_knobs(row)
-    best_score = score(best)
-    for name in names:
-        for value in KNOBS[name][1]:
-            trial = dict(best, **{name: value})
-            if trial != best and score(trial) > best_score:
-                best, best_score = trial, score(trial)
-    return best
-
-
-def best_knobs(results, row):
-    """The tried knobs with the best validation linear probe (the first of
-    equals); the defaults when ``row`` was not tuned."""
-    done = [r for r in results['tune'] if r['row'] == row]
-    if not done:
-        return default_knobs(row)
-    return max(done, key=lambda r: r['val_linear'])['knobs']
-
-
-def cell(values):
-    """``mean ± sample std (v1, v2, ...)``."""
-    if not values:
-        return ''
-    std = statistics.stdev(values) if len(values) > 1 else 0.
-    return (f'{statistics.mean(values):.2f} ± {std:.2f} ('
-            + ', '.join(f'{v:.2f}' for v in values) + ')')
-
-
-def table(results, rows) -> str:
-    """Markdown: the main runs of each row's chosen knobs, then the tuning
-    runs."""
-    lines = ['| row | encoder | knobs | iters | train s | s/iter | k-NN top-1 '
-             '| linear top-1 | 1 % fine-tune top-1 | seeds |',
-             '|---|---|---|---|---|---|---|---|---|---|']
-    if not results['runs']:
-        lines = []
-    for row in rows:
-        knobs = best_knobs(results, row)  # runs of other knobs: stale
-        rs = sorted((r for r in results['runs']
-                     if r['row'] == row and r['knobs'] == knobs),
-                    key=lambda r: r['seed'])
-        if not rs:
-            continue
-        mean = lambda k: statistics.mean(r.get(k, 0) or 0 for r in rs)  # noqa
-        lines.append(
-            f'| {row} | {ENCODER[ROWS[row].family]} | '
-            f'{knob_tag(rs[0]["knobs"])} | {mean("iters"):.0f} | '
-            f'{mean("train_s"):.0f} | {mean("s_per_iter"):.3f} | '
-            + ' | '.join(cell([r[k] for r in rs])
-                         for k in ('knn', 'linear', 'finetune')) +
-            f' | {",".join(str(r["seed"]) for r in rs)} |')
-    if results['tune']:
-        lines += ['' if lines else '(no main runs yet)\n',
-                  '| tune (seed 0) | knobs | iters | val k-NN | val linear | '
-                  'chosen |', '|---|---|---|---|---|---|']
-        for row in rows:
-            best = best_knobs(results, row)
-            for r in (r for r in results['tune'] if r['row'] == row):
-                lines.append(
-                    f'| {row} | {knob_tag(r["knobs"])} | {r["iters"]} | '
-                    f'{r["val_knn"]:.2f} | {r["val_linear"]:.2f} | '
-                    f'{"yes" if r["knobs"] == best else ""} |')
-    return '\n'.join(lines)
+def tune_score(val: dict) -> float:
+    """What --stage tune maximises, from a run's validation metrics: the
+    linear probe of the row's better readout (class token or mean of the
+    patch tokens)."""
+    return max(v for k, v in val.items() if k.startswith('linear'))

@@ -74,7 +74,9 @@ class SymMIM(BaseSelfSupervisor):
             (1 - m). Defaults to 0.01.
         end_momentum (float): final one. Defaults to 0 (m = 1).
         mim_loss_weight (float): w_mim. Defaults to 1.
-        con_loss_weight (float): w_con. Defaults to 1.
+        con_loss_weight (float): w_con. Defaults to 1. 0 runs the MIM
+            branch alone: no projector, predictor or momentum encoder work
+            (under DDP set ``find_unused_parameters=True``).
         symmetric (bool): symmetrise over the two views. Defaults to True.
         ema_masked (bool): mask the momentum encoder's view with
             ``ema_mask``. Defaults to True.
@@ -300,6 +302,8 @@ class SymMIM(BaseSelfSupervisor):
         cls, loss_mim = self.encode_and_reconstruct(
             torch.cat([inputs[v] for v in query_views]),
             torch.cat([masks[v] for v in query_views]))
+        if self.con_loss_weight == 0:  # MIM branch alone: no EMA, no keys
+            return dict(loss_mim=self.mim_loss_weight * loss_mim)
         queries = self.project(cls, len(query_views))
 
         self.update_momentum_encoder()

@@ -1,6 +1,5 @@
 import json
 import os.path as osp
-import subprocess
 import sys
 
 import pytest
@@ -9,54 +8,120 @@ import torch
 from ...harness import REPO
 
 TOOLS = osp.join(REPO, 'tools/analysis_tools')
-SCRIPT = osp.join(TOOLS, 'small_scale_study.py')
 sys.path.insert(0, TOOLS)
 import small_scale_study as study  # noqa: E402
+import study_eval as se  # noqa: E402
+import study_flops as sf  # noqa: E402
 import study_rows as sr  # noqa: E402
+import study_stages as st  # noqa: E402
 
 VIT_ROWS = [r for r, s in sr.ROWS.items() if s.family == 'vit']
-METRICS = ('knn', 'linear', 'finetune')
 
 
-def test_smoke_end_to_end_and_resume(fmnist_root, tmp_path):
-    """A trained row (MAE: one view, the cheapest) and raw-pixels through the
-    whole study in --smoke mode: calibration, budgeted training, k-NN,
-    linear probe and 1 %-label fine-tune; then a rerun skips both."""
-    cmd = [sys.executable, SCRIPT, '--smoke', '--rows', 'mae', 'raw-pixels',
-           '--seeds', '0', '--work-dir', str(tmp_path), '--results',
-           str(tmp_path / 'res.json')]
-    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True,
-                          timeout=600)
-    assert proc.returncode == 0, proc.stderr[-4000:]
-    res = json.loads((tmp_path / 'res.json').read_text())
-    assert res['protocol']['smoke'] and res['protocol']['budget_s'] == 3
-    runs = {r['row']: r for r in res['runs']}
+def tiny_symmim(B=8, C=32, layers=2, F=64, D=16, H=64, O=16):
+    """The default SymMIM row shrunk: batch B, width C, MLP F, decoder
+    width D (1 block), projector / predictor hidden H, output O."""
+    cfg = sr.row_config('symmim-visible')
+    cfg.train_dataloader.update(batch_size=B, num_workers=0,
+                                persistent_workers=False)
+    cfg.train_dataloader.dataset.indices = 64
+    m = cfg.model
+    m.backbone.arch = dict(embed_dims=C, num_layers=layers, num_heads=2,
+                           feedforward_channels=F)
+    m.neck.update(in_channels=C, hid_channels=H, out_channels=O)
+    m.head.predictor.update(in_channels=O, hid_channels=H, out_channels=O)
+    m.mim_neck.update(embed_dim=C, decoder_embed_dim=D, decoder_num_heads=2)
+    return cfg
+
+
+def hand_count(B=8, C=32, layers=2, F=64, D=16, H=64, O=16, w_con=True):
+    """FLOPs (2 per multiply-add) of the matrix products of one SymMIM step
+    (visible tokens, 32 px, patch 4: 64 patches, 32 visible on both boards;
+    symmetric: 2B images through the online and the EMA encoder)."""
+    patch = 2 * 32 * 48 * C  # projection of the 32 visible 4x4x3 patches
+
+    def blocks(T, width, mlp, n):  # qkv + proj + MLP, then QK^T and AV
+        return n * (2 * T * (4 * width * width + 2 * width * mlp)
+                    + 4 * T * T * width)
+
+    enc = blocks(33, C, F, layers)
+    dec = 2 * 33 * C * D + blocks(65, D, 4 * D, 1) + 2 * 65 * D * 48
+    proj = 2 * (C * H + H * H + H * O)
+    pred = 2 * (O * H + H * O)
+    if not w_con:
+        return 2 * B * (3 * (enc + dec) + 2 * patch)
+    online = enc + dec + proj + pred
+    per_image = 3 * online + 2 * patch + (patch + enc + proj)  # + EMA fwd
+    logits = 2 * (2 * B * B * O) * 2  # two q.k^T, forward + grad of q
+    return 2 * B * per_image + logits
+
+
+@pytest.mark.parametrize('w_con', [1., 0.])
+def test_step_flops_match_a_hand_count(w_con):
+    """FlopCounterMode over one real training step counts the matrix
+    products a hand count gives (within 5 %); with w_con = 0 the
+    contrastive branch and the EMA encoder cost nothing."""
+    cfg = tiny_symmim()
+    cfg.model.con_loss_weight = w_con
+    counted = sf.step_flops(cfg)
+    expected = hand_count(w_con=bool(w_con))
+    assert counted == pytest.approx(expected, rel=0.05), (counted, expected)
+
+
+def test_iterations_follow_the_budget_alone(monkeypatch, tmp_path):
+    """iterations = budget FLOPs // FLOPs per step, whatever the clock."""
+    seen = {}
+
+    def fake_train(cfg, work_dir, name, iters):
+        seen['iters'] = iters
+        return 123.0
+
+    monkeypatch.setattr(st, '_train', fake_train)
+    monkeypatch.setattr(st.sf, 'step_flops', lambda cfg, seed=0: 7_000)
+    args = study.parse_args(['--smoke', '--work-dir', str(tmp_path)])
+    job = dict(row='mae', seed=0, knobs={}, tag='t', budget_flops=100_000)
+    out = st.train(job, args)
+    assert seen['iters'] == out['iters'] == 14  # 100,000 // 7,000
+    assert out['train_flops'] == 98_000 and out['train_s'] == 123.0
+
+
+def test_smoke_end_to_end_and_resume(fmnist_root, tmp_path, monkeypatch):
+    """A trained row (MAE: the cheapest step) and raw pixels through a
+    --smoke study: FLOP budget, training, both readouts, k-NN, linear probe,
+    1 %-label fine-tune; then a rerun spawns nothing."""
+    argv = ['--smoke', '--stage', 'seeds', '--rows', 'mae', 'raw-pixels',
+            '--seeds', '0', '--work-dir', str(tmp_path), '--results',
+            str(tmp_path / 'res.json')]
+    res = study.main(argv)
+    saved = json.loads((tmp_path / 'res.json').read_text())
+    assert saved['protocol']['smoke'] and saved['protocol']['bank'] == 600
+    runs = {r['row']: r for r in saved['runs']}
     assert set(runs) == {'mae', 'raw-pixels'}
-    for r in runs.values():
-        for m in METRICS:
-            assert 0 <= r[m] <= 100, (r['row'], m, r[m])
-        for m in ('knn', 'linear'):  # 10 classes: chance is 10 %
-            assert r[m] > 30, (r['row'], m, r[m])
     mae = runs['mae']
-    assert mae['knobs'] == {'lr': 1.0, 'decoder_depth': 1}
-    assert mae['iters'] >= 2 and mae['s_per_iter'] > 0 and mae['train_s'] > 0
+    assert set(mae['evals']['test']) == {'knn_cls', 'knn_mean', 'linear_cls',
+                                         'linear_mean', 'finetune'}
+    for v in mae['evals']['test'].values():
+        assert 0 <= v <= 100
+    assert mae['evals']['test']['linear_cls'] > 30  # chance: 10 %
+    assert mae['iters'] == saved['budget_flops'] // mae['flops_per_step']
     assert osp.isfile(mae['checkpoint'])
     assert runs['raw-pixels']['iters'] == 0
-    table = proc.stdout[proc.stdout.index('| row |'):]
-    assert '| mae | ViT 128x4 |' in table and '| raw-pixels |' in table
-    assert f'{runs["raw-pixels"]["knn"]:.2f} ± 0.00' in table
+    assert set(runs['raw-pixels']['evals']['test']) == {
+        'knn_pixels', 'linear_pixels', 'finetune'}
+    table = st.report_tables(res, ['mae', 'raw-pixels'])
+    assert '| mae | ViT 128x4 | default |' in table
 
-    again = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True,
-                           timeout=300)
-    assert again.returncode == 0, again.stderr[-3000:]
-    assert json.loads((tmp_path / 'res.json').read_text()) == res
-    assert '"row"' not in again.stdout  # nothing was run again
+    def no_spawn(job, args):
+        raise AssertionError(f'{job["tag"]} ran again')
+
+    monkeypatch.setattr(study, 'spawn', no_spawn)
+    study.main(argv)
+    assert json.loads((tmp_path / 'res.json').read_text()) == saved
 
 
 def test_other_protocol_is_refused(tmp_path):
     path = tmp_path / 'res.json'
-    path.write_text(json.dumps(dict(protocol=dict(budget_s=1), runs=[],
-                                    tune=[])))
+    path.write_text(json.dumps(dict(protocol=dict(budget_steps=1), runs=[])))
     with pytest.raises(SystemExit, match='another protocol'):
         study.main(['--smoke', '--rows', 'raw-pixels', '--results',
                     str(path), '--work-dir', str(tmp_path)])
@@ -64,14 +129,13 @@ def test_other_protocol_is_refused(tmp_path):
 
 def test_rows_share_model_data_and_optimiser():
     """ViT rows: same ViT, batch, augmentation and optimiser; ResNet rows:
-    same ResNet and optimiser; knobs change what they name."""
+    same ResNet and optimiser; each row and knob changes what it names."""
     cfgs = {r: sr.row_config(r) for r in sr.ROWS if sr.ROWS[r].base}
     vit = [cfgs[r] for r in VIT_ROWS]
     for cfg in vit:
         assert cfg.model.backbone.arch == dict(embed_dims=128, num_layers=4,
                                                num_heads=4,
                                                feedforward_channels=512)
-        assert cfg.model.backbone.patch_size == 4
         assert cfg.train_dataloader.batch_size == 128
         assert cfg.optim_wrapper == vit[0].optim_wrapper
         pipe = cfg.train_dataloader.dataset.pipeline
@@ -79,36 +143,38 @@ def test_rows_share_model_data_and_optimiser():
             pipe[:-1]
         assert views == vit[0].view_pipeline
         assert cfg.custom_hooks == []
-    assert cfgs['mae'].model.type == 'MAE'
-    mae_neck, symmim_neck = cfgs['mae'].model.neck, \
-        cfgs['symmim-visible'].model.mim_neck
+    assert cfgs['symmim-asymmetric'].model.symmetric is False
+    rnd = cfgs['symmim-random-0.5']
+    assert rnd.model.encoder_input == 'visible'
+    sim = [t for t in rnd.train_dataloader.dataset.pipeline
+           if t.type == 'SimMIMMaskGenerator'][0]
+    assert (sim.mask_patch_size, sim.mask_ratio) == (4, 0.5)
+    mae_neck = cfgs['mae'].model.neck
     for key in ('decoder_depth', 'decoder_embed_dim', 'decoder_num_heads'):
-        assert mae_neck[key] == symmim_neck[key], key
+        assert mae_neck[key] == cfgs['symmim-visible'].model.mim_neck[key]
     moco, mixmask = cfgs['mocov2'], cfgs['mixmask-mocov2']
     assert moco.model.backbone == mixmask.model.backbone
     assert moco.optim_wrapper == mixmask.optim_wrapper
-    assert cfgs['mocov2'].model.type == 'MoCo'
-
     c = sr.row_config('symmim-visible', dict(lr=2., w_con=0.5,
-                                             decoder_depth=1, momentum=0.004))
+                                             norm_target=True))
     assert c.optim_wrapper.optimizer.lr == pytest.approx(3e-3)
-    assert (c.model.con_loss_weight, c.model.mim_neck.decoder_depth,
-            c.model.base_momentum) == (0.5, 1, 0.004)
-    assert sr.row_config('mae', dict(lr=1., decoder_depth=1)).model.neck \
-        .decoder_depth == 1
-    assert sr.row_config('mocov2', dict(lr=1., momentum=0.004)) \
-        .model.momentum == 0.004
+    assert (c.model.con_loss_weight, c.model.norm_target) == (0.5, True)
+    r = sr.row_config('mocov2', dict(queue_len=1024, crop_min=0.6,
+                                     temperature=0.5))
+    assert (r.model.queue_len, r.model.head.temperature) == (1024, 0.5)
+    crop = r.train_dataloader.dataset.pipeline[0].transforms[0][0]
+    assert crop.crop_ratio_range == (0.6, 1.)
     with pytest.raises(KeyError, match='w_con'):
         sr.row_config('mae', dict(w_con=2.))
 
 
-@pytest.mark.parametrize('row', VIT_ROWS + ['mocov2'])
-def test_trained_rows_build_and_eval_backbone_loads(row, tmp_path):
-    """Every row's model builds; its backbone's tensors load into the
-    evaluation backbone, which gives the pretraining backbone's own feature
-    (class token after the final norm / pooled map) for the same weights."""
+@pytest.mark.parametrize('row', ['symmim-visible', 'mae', 'mocov2'])
+def test_readouts_are_the_pretraining_backbones_features(row, tmp_path):
+    """The evaluation backbone loads every tensor of the row's backbone and
+    its readouts are the pretraining backbone's class token / mean of the
+    patch tokens after the final norm (ResNet: pooled map)."""
     from mmpretrain.registry import MODELS
-    from mmsymmim.evaluation.finetune import encode, load_backbone
+    from mmsymmim.evaluation.finetune import load_backbone
     torch.manual_seed(0)
     model = MODELS.build(sr.row_config(row).model)
     model.init_weights()
@@ -117,38 +183,35 @@ def test_trained_rows_build_and_eval_backbone_loads(row, tmp_path):
     net = load_backbone(sr.eval_backbone(row), str(path))
     x = torch.randn(3, 3, 32, 32)
     model.eval()
+    net.eval()
     with torch.no_grad():
         own = model.backbone(x, None) if row == 'mae' else model.backbone(x)
-    own = own[-1] if isinstance(own, tuple) else own
-    own = own[:, 0] if own.dim() == 3 else own
-    own = own.mean((2, 3)) if own.dim() == 4 else own
-    assert torch.allclose(encode(net, x), own, atol=1e-5)
+        own = own[-1] if isinstance(own, tuple) else own
+        got = {m: se.Readout(net, m)(x) for m in se.READOUTS[
+            sr.ROWS[row].family]}
+    if own.dim() == 4:
+        assert torch.allclose(got['pool'], own.mean((2, 3)), atol=1e-5)
+        return
+    if own.dim() == 2:  # SymMIMViT's unmasked output: the class token
+        assert torch.allclose(got['cls'], own, atol=1e-5)
+    else:  # MAEViT(mask=None) gives every token
+        assert torch.allclose(got['cls'], own[:, 0], atol=1e-5)
+        assert torch.allclose(got['mean'], own[:, 1:].mean(1), atol=1e-5)
+    tokens = net(x)[-1]
+    assert torch.allclose(got['mean'], tokens[:, 1:].mean(1))
 
 
-def test_tune_trials():
-    seen = []
-
-    def score(k):  # best: lr 2, w_con 0.5, depth 2, momentum 0.004
-        seen.append(dict(k))
-        return (k['lr'] == 2.) + (k['w_con'] == 0.5) + \
-            (k['decoder_depth'] == 2) + (k['momentum'] == 0.004)
-
-    best = sr.tune_trials('symmim-visible', score)
-    assert best == dict(lr=2., w_con=0.5, decoder_depth=2, momentum=0.004)
-    distinct = {json.dumps(k, sort_keys=True) for k in seen}
-    assert len(distinct) == 7  # defaults + 2 lr + 2 w_con + 1 depth + 1 mom
-    seen.clear()
-    assert sr.tune_trials('symmim-visible', score, 'full') == best
-    assert len(seen) == 3 * 3 * 2 * 2
-    seen.clear()
-    assert sr.tune_trials('mocov3', lambda k: -k['lr']) == dict(
-        lr=0.5, momentum=0.01)
-
-
-def test_best_knobs_by_validation_linear_probe():
-    res = dict(tune=[
-        dict(row='mae', knobs=dict(lr=1., decoder_depth=2), val_linear=70.),
-        dict(row='mae', knobs=dict(lr=2., decoder_depth=2), val_linear=72.),
-        dict(row='mocov3', knobs=dict(lr=.5, momentum=.01), val_linear=90.)])
-    assert sr.best_knobs(res, 'mae') == dict(lr=2., decoder_depth=2)
-    assert sr.best_knobs(res, 'mocov2') == sr.default_knobs('mocov2')
+def test_tuning_picks_the_best_validation_linear_probe(tmp_path):
+    args = study.parse_args(['--smoke', '--work-dir', str(tmp_path)])
+    runs = [dict(row='mae', seed=0, knobs=k, evals=dict(val=v)) for k, v in (
+        ({'lr': 0.5}, dict(linear_cls=70., linear_mean=71.)),
+        ({}, dict(linear_cls=72., linear_mean=69.)),
+        ({'lr': 2.0}, dict(linear_cls=60., linear_mean=72.)))]
+    s = st.Study(dict(runs=runs), args, spawn=None)
+    assert s.chosen('mae') == {}  # 72 (class token) first of equals
+    runs[2]['evals']['val']['linear_mean'] = 73.
+    assert s.chosen('mae') == {'lr': 2.0}
+    assert s.chosen('mocov3') == {}  # not tuned: defaults
+    s.results['resnet_recipe'] = dict(knobs=dict(lr=0.5, queue_len=1024))
+    assert s.lr('mocov2', 2.0) == dict(lr=1.0, queue_len=1024)
+    assert st.clean(s.lr('mocov2', 2.0)) == dict(queue_len=1024)

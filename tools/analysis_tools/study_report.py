@@ -1,0 +1,154 @@
+"""Tables and figure of the equal-compute study (small_scale_study.py):
+markdown for docs/small_scale_study.md (between its ``<!-- study:begin -->``
+and ``<!-- study:end -->`` markers) and docs/small_scale_study.png."""
+import os.path as osp
+import statistics
+
+import study_rows as sr
+
+DOC = osp.join(sr.REPO, 'docs/small_scale_study.md')
+FIGURE = osp.join(sr.REPO, 'docs/small_scale_study.png')
+BEGIN, END = '<!-- study:begin -->', '<!-- study:end -->'
+
+
+def cell(values) -> str:
+    """``mean ± sample std (v1, v2, ...)``; '' for none."""
+    values = [v for v in values if v is not None]
+    if not values:
+        return ''
+    std = statistics.stdev(values) if len(values) > 1 else 0.
+    return (f'{statistics.mean(values):.2f} ± {std:.2f} ('
+            + ', '.join(f'{v:.2f}' for v in values) + ')')
+
+
+def _first(ev: dict, key: str):
+    """``key`` of the row's first readout: ``knn_cls`` falls back to
+    ``knn_pool`` / ``knn_pixels`` for rows without tokens."""
+    if key in ev:
+        return ev[key]
+    if key.endswith('_cls'):
+        base = key[:-len('cls')]
+        return next((v for k, v in ev.items() if k.startswith(base)
+                     and k.rsplit('_', 1)[1] in ('pool', 'pixels')), None)
+    return None
+
+
+def main_runs(results, row):
+    """The row's test-split runs at its most-seeded knobs."""
+    runs = [r for r in results['runs'] if r['row'] == row
+            and 'test' in r['evals']]
+    if not runs:
+        return []
+    counts = {}
+    for r in runs:
+        counts.setdefault(sr.knob_tag(r['knobs']), []).append(r)
+    best = max(counts.values(), key=len)
+    return sorted(best, key=lambda r: r['seed'])
+
+
+def report_tables(results: dict, rows) -> str:
+    lines = []
+    main = [(row, main_runs(results, row)) for row in rows]
+    main = [(row, rs) for row, rs in main if rs]
+    if main:
+        lines += ['| row | encoder | knobs | iters | GFLOP/step | k-NN cls | '
+                  'k-NN mean | linear cls | linear mean | 1 % fine-tune | '
+                  'seeds |', '|' + '---|' * 11]
+        for row, rs in main:
+            ev = [r['evals']['test'] for r in rs]
+            gflop = rs[0].get('flops_per_step', 0) / 1e9
+            lines.append(
+                f'| {row} | {sr.ENCODER[sr.ROWS[row].family]} | '
+                f'{sr.knob_tag(rs[0]["knobs"])} | {rs[0]["iters"]} | '
+                f'{gflop:.1f} | ' + ' | '.join(
+                    cell([_first(e, k) for e in ev]) for k in
+                    ('knn_cls', 'knn_mean', 'linear_cls', 'linear_mean',
+                     'finetune')) +
+                f' | {",".join(str(r["seed"]) for r in rs)} |')
+    tune = [r for r in results['runs'] if r['seed'] == 0
+            and 'val' in r['evals'] and set(r['knobs']) <= {'lr'}
+            and sr.ROWS[r['row']].train]
+    if tune:
+        lines += ['', '| tuning (seed 0, validation) | knobs | iters | '
+                  'k-NN cls | k-NN mean | linear cls | linear mean |',
+                  '|---|---|---|---|---|---|---|']
+        for r in sorted(tune, key=lambda r: (r['row'],
+                                             r['knobs'].get('lr', 1.))):
+            v = r['evals']['val']
+            lines.append(f'| {r["row"]} | {sr.knob_tag(r["knobs"])} | '
+                         f'{r["iters"]} | ' + ' | '.join(
+                             str(_first(v, k) or '') for k in
+                             ('knn_cls', 'knn_mean', 'linear_cls',
+                              'linear_mean')) + ' |')
+    diag = [r for r in results['runs'] if set(r['evals']) & {
+        'val_ft', 'val_ft_mean'}]
+    if diag:
+        lines += ['', '| diagnosis (seed 0, validation) | knobs | iters | '
+                  'k-NN cls | linear cls | 1 % fine-tune cls | '
+                  '1 % fine-tune mean |', '|---|---|---|---|---|---|---|']
+        for r in diag:
+            v, e = r['evals'].get('val', {}), r['evals']
+            lines.append(
+                f'| {r["row"]} | {sr.knob_tag(r["knobs"])} | {r["iters"]} | '
+                f'{_first(v, "knn_cls") or ""} | '
+                f'{_first(v, "linear_cls") or ""} | '
+                f'{e.get("val_ft", {}).get("finetune", "")} | '
+                f'{e.get("val_ft_mean", {}).get("finetune", "")} |')
+    if 'timing' in results:
+        lines += ['', '| row | GFLOP/step | s/iter (in turns) | GFLOP/s |',
+                  '|---|---|---|---|']
+        for row, t in results['timing'].items():
+            f = next((r['flops_per_step'] for r in results['runs']
+                      if r['row'] == row and 'flops_per_step' in r), None)
+            lines.append(f'| {row} | {f / 1e9 if f else 0:.1f} | '
+                         f'{t["s_per_iter"]:.3f} | '
+                         f'{f / 1e9 / t["s_per_iter"] if f else 0:.1f} |')
+    return '\n'.join(lines) or '(no runs yet)'
+
+
+def figure(results: dict, rows, path: str = FIGURE) -> None:
+    """Bars: each row's k-NN, linear (first readout) and 1 % fine-tune
+    top-1 on the test split, mean over seeds, whiskers at min / max."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    main = [(row, main_runs(results, row)) for row in rows]
+    main = [(row, rs) for row, rs in main if rs]
+    keys = (('knn_cls', 'k-NN'), ('linear_cls', 'linear probe'),
+            ('finetune', '1 % fine-tune'))
+    fig, ax = plt.subplots(figsize=(max(6, 1.1 * len(main)), 4), dpi=120)
+    width = 0.27
+    for j, (key, label) in enumerate(keys):
+        vals = [[_first(r['evals']['test'], key) for r in rs]
+                for _, rs in main]
+        means = [statistics.mean(v) for v in vals]
+        err = [[m - min(v) for m, v in zip(means, vals)],
+               [max(v) - m for m, v in zip(means, vals)]]
+        ax.bar([i + (j - 1) * width for i in range(len(main))], means, width,
+               yerr=err, capsize=2, label=label)
+    lo = min(_first(r['evals']['test'], k) for _, rs in main for r in rs
+             for k, _ in keys)
+    ax.set_ylim(max(0, lo - 5), None)
+    ax.set_xticks(range(len(main)), [row for row, _ in main], rotation=30,
+                  ha='right', fontsize=8)
+    ax.set_ylabel('top-1 (%), Fashion-MNIST test')
+    ax.set_title('Equal training FLOPs (200 SymMIM demo steps), seeds 0-2')
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def write_report(results: dict, rows, doc: str = DOC) -> None:
+    """Replace the doc's marked block with the tables; draw the figure."""
+    with open(doc) as f:
+        text = f.read()
+    if BEGIN not in text or END not in text:
+        raise ValueError(f'{doc} lacks the {BEGIN} / {END} markers')
+    head, rest = text.split(BEGIN, 1)
+    tail = rest.split(END, 1)[1]
+    with open(doc, 'w') as f:
+        f.write(head + BEGIN + '\n' + report_tables(results, rows) + '\n'
+                + END + tail)
+    if any(main_runs(results, row) for row in rows):
+        figure(results, rows)

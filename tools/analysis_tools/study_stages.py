@@ -1,0 +1,228 @@
+"""The study's runs (small_scale_study.py): one job trains a row for the
+FLOP budget (or the wall-clock one) and evaluates it; :class:`Study` asks for
+the jobs each stage needs and skips what the results file holds."""
+import copy
+import gc
+import os.path as osp
+import time
+
+import mmengine
+import torch
+
+import study_eval as se
+import study_flops as sf
+import study_rows as sr
+from study_report import report_tables  # noqa: F401  (re-exported)
+
+DIAGNOSIS = (  # (name, row, knobs added to the row's chosen lr, evaluation)
+    ('default, class token', 'symmim-visible', {}, 'val_ft'),
+    ('default, mean of patch tokens', 'symmim-visible', {}, 'val_ft_mean'),
+    ('norm_target=True', 'symmim-visible', dict(norm_target=True), 'val_ft'),
+    ('w_con x0.5', 'symmim-visible', dict(w_con=0.5), 'val_ft'),
+    ('w_con x0.25', 'symmim-visible', dict(w_con=0.25), 'val_ft'),
+    ('MIM branch alone (w_con=0)', 'symmim-visible', dict(w_con=0.), 'val_ft'),
+    ('symmetric=False', 'symmim-asymmetric', {}, 'val_ft'),
+    ('MAE, class token', 'mae', {}, 'val_ft'),
+    ('MAE, mean of patch tokens', 'mae', {}, 'val_ft_mean'),
+    ('random init', 'random-init', {}, 'val_ft'),
+)
+# MoCo v2 recipe search: one knob at a time from the demo's recipe, each
+# value kept if it raises the validation k-NN (seed 0)
+RECIPE_GRID = (('lr', (0.25, 0.5, 2.0)), ('queue_len', (1024, 16384)),
+               ('momentum', (0.004, 0.05)), ('crop_min', (0.2, 0.6)),
+               ('temperature', (0.1, 0.5)))
+
+
+def clean(knobs: dict) -> dict:
+    """Knobs without those at their defaults (a run's identity)."""
+    return {k: v for k, v in sorted(knobs.items()) if v != sr.KNOBS[k]}
+
+
+def train_config(row: str, knobs: dict, seed: int, smoke: bool):
+    cfg = sr.row_config(row, knobs)
+    cfg.randomness = dict(seed=seed)
+    if smoke:
+        cfg.train_dataloader.update(batch_size=16, num_workers=0,
+                                    persistent_workers=False)
+        cfg.train_dataloader.dataset.indices = 2000
+        if 'queue_len' in cfg.model:
+            cfg.model.queue_len = 64
+    return cfg
+
+
+def _train(cfg, work_dir: str, name: str, iters: int) -> float:
+    """Train ``iters`` iterations; the training loop's wall seconds."""
+    from mmengine.runner import Runner
+    cfg = copy.deepcopy(cfg)
+    sr.fit_schedule(cfg, iters)
+    cfg.work_dir, cfg.experiment_name = work_dir, name
+    cfg.default_hooks.logger.interval = 50
+    cfg.default_hooks.checkpoint.interval = iters
+    runner = Runner.from_cfg(cfg)
+    t0 = time.perf_counter()
+    runner.train()
+    seconds = time.perf_counter() - t0
+    del runner
+    gc.collect()  # ends the loader's persistent workers before the next run
+    return seconds
+
+
+def train(job: dict, args) -> dict:
+    """Train a job's row for the budget; what the record keeps of it."""
+    from mmsymmim.datasets import check_train_data
+    cfg = train_config(job['row'], job['knobs'], job['seed'], args.smoke)
+    check_train_data(cfg)
+    work = osp.join(args.work_dir, job['tag'])
+    flops = sf.step_flops(cfg, seed=job['seed'])
+    if args.budget_s is None:
+        iters = max(1, int(job['budget_flops'] // flops))
+    else:  # wall clock: calibrate s/iter in this process first
+        cal = 2 if args.smoke else 12
+        s_iter = _train(cfg, osp.join(work, 'calib'), 'calib', cal) / cal
+        iters = max(2, int(args.budget_s / s_iter))
+    train_s = _train(cfg, work, job['tag'], iters)
+    return dict(iters=iters, flops_per_step=flops,
+                train_flops=flops * iters, train_s=round(train_s, 1),
+                s_per_iter=round(train_s / iters, 4),
+                checkpoint=osp.join(work, f'iter_{iters}.pth'))
+
+
+def run_job(job: dict, args) -> dict:
+    """Train if the record has no checkpoint on disk, then evaluate."""
+    import mmsymmim  # noqa: F401  (registers modules, compat fixes)
+    from mmengine.registry import init_default_scope
+    init_default_scope('mmpretrain')
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    res = dict(job, threads=torch.get_num_threads())
+    if sr.ROWS[job['row']].train and not osp.isfile(job.get('checkpoint')
+                                                    or ''):
+        res.update(train(job, args), trained_here=True)
+    elif not sr.ROWS[job['row']].train:
+        res.update(iters=0, train_flops=0)
+    t0 = time.perf_counter()
+    res['evals'] = se.evaluate(res, res.pop('need'), args)
+    res['eval_s'] = round(time.perf_counter() - t0, 1)
+    return res
+
+
+class Study:
+    """The stages, over a results dict ``{protocol, runs, ...}`` that
+    ``spawn(job, args)`` fills run by run (written after each)."""
+
+    def __init__(self, results: dict, args, spawn) -> None:
+        self.results, self.args, self.spawn = results, args, spawn
+        self.rows = args.rows
+
+    # ------------------------------------------------------------- runs
+    def budget_flops(self) -> int:
+        if 'budget_flops' not in self.results:
+            cfg = train_config('symmim-visible', {}, 0, self.args.smoke)
+            self.results['budget_flops'] = int(
+                self.args.budget_steps * sf.step_flops(cfg))
+        return self.results['budget_flops']
+
+    def find(self, row, seed, knobs):
+        for r in self.results['runs']:
+            if (r['row'], r['seed'], r['knobs']) == (row, seed, knobs):
+                return r
+        return None
+
+    def ensure(self, row: str, seed: int, knobs: dict, evals) -> dict:
+        knobs = clean(knobs)
+        rec = self.find(row, seed, knobs)
+        need = [e for e in evals if e not in (rec or {}).get('evals', {})]
+        if not need:
+            return rec
+        tag = f'{row}_s{seed}_' + sr.knob_tag(knobs).replace(',', '_')
+        job = dict(row=row, seed=seed, knobs=knobs, tag=tag, need=need,
+                   budget_flops=self.budget_flops(),
+                   checkpoint=(rec or {}).get('checkpoint'))
+        res = self.spawn(job, self.args)
+        if rec is None:
+            self.results['runs'].append(res)
+        else:
+            old = rec['evals']
+            if res.get('trained_here'):  # checkpoint was gone: retrained
+                rec.clear()
+            rec.update(res, evals=dict(old, **res['evals']))
+        print(f'{tag}: ' + ', '.join(f'{e}={v}' for e, v in
+                                     res['evals'].items()), flush=True)
+        mmengine.dump(self.results, self.args.results, indent=1)  # atomic
+        return self.find(row, seed, knobs)
+
+    def chosen(self, row: str) -> dict:
+        """The row's recipe (ResNet rows) with the lr that won --stage tune
+        on the validation split; the recipe alone when not tuned."""
+        base = self.base(row)
+        tried = [r for m in sr.LR_GRID
+                 if (r := self.find(row, 0, clean(self.lr(row, m))))
+                 and 'val' in r['evals']]
+        if not tried:
+            return base
+        return max(tried, key=lambda r: sr.tune_score(r['evals']['val'])
+                   )['knobs']  # first of equals: the smallest lr
+
+    def base(self, row: str) -> dict:
+        spec = sr.ROWS[row]
+        if spec.family == 'resnet' and spec.train:
+            return dict(self.results.get('resnet_recipe', {}).get('knobs', {}))
+        return {}
+
+    def lr(self, row: str, mult: float) -> dict:
+        base = self.base(row)
+        return dict(base, lr=base.get('lr', 1.) * mult)
+
+    def ready(self, row: str) -> bool:
+        """ResNet rows wait for the recipe."""
+        spec = sr.ROWS[row]
+        return not (spec.family == 'resnet' and spec.train
+                    and 'resnet_recipe' not in self.results)
+
+    # ----------------------------------------------------------- stages
+    def run_stage(self, stage: str) -> None:
+        getattr(self, 'stage_' + stage.replace('-', '_'))()
+
+    def stage_tune(self) -> None:
+        for row in (r for r in self.rows if sr.ROWS[r].train and self.ready(r)):
+            for m in sr.LR_GRID:
+                self.ensure(row, 0, self.lr(row, m), ['val'])
+
+    def stage_diagnose(self) -> None:
+        for name, row, extra, ev in DIAGNOSIS:
+            if row in self.rows:
+                self.ensure(row, 0, dict(self.chosen(row), **extra),
+                            ['val', ev])
+
+    def stage_seeds(self) -> None:
+        for seed in self.args.seeds:
+            for row in (r for r in self.rows if self.ready(r)):
+                self.ensure(row, seed, self.chosen(row), ['test'])
+
+    def stage_resnet_recipe(self) -> None:
+        if 'mocov2' not in self.rows or 'resnet_recipe' in self.results:
+            return
+        rand = self.ensure('random-init-resnet', 0, {}, ['val'])
+        score = lambda k: self.ensure('mocov2', 0, k, ['val'])[  # noqa: E731
+            'evals']['val']['knn_pool']
+        best, best_score = {}, score({})
+        for name, values in RECIPE_GRID:
+            for v in values:
+                trial = dict(best, **{name: v})
+                if score(trial) > best_score:
+                    best, best_score = clean(trial), score(trial)
+        self.results['resnet_recipe'] = dict(
+            knobs=best, val_knn=best_score,
+            random_init_val_knn=rand['evals']['val']['knn_pool'])
+        mmengine.dump(self.results, self.args.results, indent=1)
+
+    def stage_timing(self) -> None:
+        rows = [r for r in self.rows if sr.ROWS[r].train and self.ready(r)]
+        cfgs = {r: train_config(r, self.chosen(r), 0, self.args.smoke)
+                for r in rows}
+        self.results['timing'] = sf.time_rows(cfgs)
+        mmengine.dump(self.results, self.args.results, indent=1)
+
+    def stage_report(self) -> None:
+        from study_report import write_report
+        write_report(self.results, self.rows)
