@@ -215,15 +215,19 @@ def row_config(row: str, knobs: dict = None) -> Config:
 
 
 def fit_schedule(cfg, iters: int) -> None:
-    """Linear warm-up over 10 % of ``iters``, then cosine to 0: one schedule
-    rule for every row, fitted to the iterations the budget allows."""
+    """Linear warm-up over 10 % of ``iters`` (from 1e-3 of the lr up to the
+    full lr, reached at the warm-up's last step), then cosine to 0: one
+    schedule rule for every row, fitted to the iterations the budget
+    allows. (mmengine's LinearLR reaches its end factor only at ``end``,
+    hence ``end = warm + 1``: with ``end = warm`` a 1-step warm-up would
+    leave the lr at 1e-3 of its value for the whole run.)"""
     warm = max(1, iters // 10)
     cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=iters)
     cfg.param_scheduler = [
         dict(type='LinearLR', start_factor=1e-3, by_epoch=False, begin=0,
-             end=warm),
-        dict(type='CosineAnnealingLR', T_max=max(1, iters - warm),
-             by_epoch=False, begin=warm, end=iters),
+             end=warm + 1),
+        dict(type='CosineAnnealingLR', T_max=max(1, iters - warm - 1),
+             by_epoch=False, begin=warm + 1, end=max(iters, warm + 2)),
     ]
 
 

@@ -215,3 +215,28 @@ def test_tuning_picks_the_best_validation_linear_probe(tmp_path):
     s.results['resnet_recipe'] = dict(knobs=dict(lr=0.5, queue_len=1024))
     assert s.lr('mocov2', 2.0) == dict(lr=1.0, queue_len=1024)
     assert st.clean(s.lr('mocov2', 2.0)) == dict(queue_len=1024)
+
+
+@pytest.mark.parametrize('iters', [3, 13, 200])
+def test_schedule_reaches_the_full_lr_and_ends_near_zero(iters):
+    """10 % linear warm-up up to the full lr (also for a 1-step warm-up),
+    then cosine down."""
+    from mmengine.optim import OptimWrapper
+    from mmengine.optim.scheduler import CosineAnnealingLR, LinearLR
+    cfg = sr.row_config('mae')
+    sr.fit_schedule(cfg, iters)
+    opt = torch.optim.SGD(torch.nn.Linear(2, 2).parameters(), lr=1.0)
+    kinds = dict(LinearLR=LinearLR, CosineAnnealingLR=CosineAnnealingLR)
+    scheds = [kinds[c['type']](OptimWrapper(opt), **{
+        k: v for k, v in c.items() if k != 'type'})
+        for c in cfg.param_scheduler]
+    lrs = []
+    for _ in range(iters):
+        lrs.append(opt.param_groups[0]['lr'])
+        opt.step()
+        for s in scheds:
+            s.step()
+    assert lrs[0] == pytest.approx(1e-3)
+    assert max(lrs) == pytest.approx(1.0)
+    if iters >= 13:
+        assert lrs[-1] < 0.05
