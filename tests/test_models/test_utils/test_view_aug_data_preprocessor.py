@@ -73,3 +73,37 @@ def test_builds_from_config_and_single_tensor_input():
 def test_bad_view_aug_is_a_clear_error():
     with pytest.raises(TypeError, match='view_aug must be'):
         ViewAugDataPreprocessor(view_aug=3, **NORM)
+
+
+def flip_pre():
+    return ViewAugDataPreprocessor(
+        **NORM, view_aug=dict(type='DeviceViewAugment',
+                              views=[[dict(type='RandomFlip', prob=0.5)]]))
+
+
+def flips(pre, data, calls=3):
+    """Which images were flipped, over a few calls."""
+    x = data['inputs'][0]
+    plain = SelfSupDataPreprocessor(**NORM)(
+        dict(inputs=x, data_samples=None))['inputs']
+    out = [pre(dict(inputs=[x], data_samples=None), training=True)['inputs']
+           [0] for _ in range(calls)]
+    return torch.stack([(o - plain).flatten(1).abs().amax(1) > 0
+                        for o in out])
+
+
+def test_own_stream_per_rank_reproducible_and_apart_from_the_model(
+        monkeypatch):
+    data = batch(n=64, views=1)
+    torch.manual_seed(0)
+    a = flips(flip_pre(), data)
+    torch.manual_seed(0)
+    pre = flip_pre()
+    torch.rand(5)  # the model drawing in between does not shift the stream
+    b = flips(pre, data)
+    assert torch.equal(a, b)
+    assert 0 < a.float().mean() < 1 and not torch.equal(a[0], a[1])
+    monkeypatch.setattr('mmengine.dist.get_rank', lambda: 1)
+    torch.manual_seed(0)
+    c = flips(flip_pre(), data)
+    assert not torch.equal(a, c)  # rank 1 draws its own flips
