@@ -5,13 +5,21 @@
 # 40 warm-up epochs then cosine, AMP: all inherited from mmpretrain's MoCo v3
 # ViT-B recipe, because the SymMIM paper does not publish its schedule and its
 # contrastive branch is MoCo v3's (projector 4096-256, predictor, tau = 0.2,
-# EMA momentum 0.99 -> 1 cosine). What SymMIM adds on top:
+# EMA momentum 0.99 -> 1 cosine). MoCo v3's head multiplies each InfoNCE term
+# by loss_weight = 2 * tau = 0.4, so with con_loss_weight=1.0 each term acts
+# with weight 0.4 against L_mim's 1.0. What SymMIM adds on top:
 #   * online encoder views masked with the fine checkerboard (k = 1, 98 of 196
 #     tokens), the EMA encoder's with 32-px blocks (k = 2) -- paper's setting;
+#     phase='random' / ema_phase='random' (board drawn per image and view) is
+#     our departure from the paper's printed fixed board: phase=0 and
+#     ema_phase=0 give that board (README, SymMIM table);
 #   * both encoders see only their visible tokens (encoder_input='visible';
-#     the paper's mask-token encoder is the *_mask-token_* config), and a
-#     1-block, 128-wide MAE decoder predicts the masked pixels, L1 loss,
-#     weight 1. The decoder is kept this light because the contrastive
+#     the SimMIM-style mask-token encoder is the *_mask-token_* config: the
+#     paper's public text does not say which its ViT does), and a
+#     1-block, 128-wide MAE decoder predicts the masked pixels, L1 loss on
+#     the masked patches only, weight 1, raw pixel targets (norm_target=False:
+#     the per-channel normalised input, not MAE's per-patch normalised
+#     pixels). The decoder is kept this light because the contrastive
 #     branch, not the decoder, carries the global features, and MAE's
 #     ablation (He et al. 2022, table 1a/1b) found fine-tuning insensitive to
 #     decoder depth and width; with it a step costs <= 0.5x MoCo v3's FLOPs

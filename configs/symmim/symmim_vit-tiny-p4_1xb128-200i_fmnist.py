@@ -5,7 +5,7 @@
 # The default SymMIM design, as in the ImageNet configs: both encoders see only
 # their visible tokens (MAE-style) and a light decoder (1 block, width 64)
 # re-inserts mask tokens and predicts the masked pixels; a training step costs
-# 0.46x the mask-token path's (symmim_vit-tiny-p4_mask-token_*, the paper's
+# 0.46x the mask-token path's (symmim_vit-tiny-p4_mask-token_*, the
 # SimMIM-style encoder).
 _base_ = '../_base_/fmnist_demo.py'
 
@@ -17,7 +17,9 @@ temperature = 0.2
 
 train_pipeline = [
     dict(type='MultiView', num_views=2, transforms=[{{_base_.view_pipeline}}]),
-    # online encoder: fine board (k=1); EMA encoder: 2x2-token blocks (8 px)
+    # online encoder: fine board (k=1); EMA encoder: 2x2-token blocks (8 px);
+    # phase / ema_phase left at 'random' (drawn per image and view, our
+    # departure from the paper's fixed board; phase=0 gives that board)
     dict(
         type='SymmetricMaskGenerator',
         input_size=img_size,

@@ -1,4 +1,4 @@
-# The CPU demo with the paper's SimMIM-style encoder: masked patches become a
+# The CPU demo with the SimMIM-style encoder: masked patches become a
 # mask token and both encoders run on all 65 tokens; a linear pixel decoder
 # (SimMIM's) with L1 on the masked pixels. Same data, schedule and report as
 # the default demo symmim_vit-tiny-p4_1xb128-200i_fmnist.py (visible tokens),

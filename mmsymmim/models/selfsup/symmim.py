@@ -13,27 +13,45 @@ One step, for two augmented views x1, x2 of a batch (``MultiView``)::
     L_con = InfoNCE(q_1, k_2) + InfoNCE(q_2, k_1)   (negatives: all ranks)
     L     = w_mim * L_mim + w_con * L_con
 
+The weights as they act: ``con_loss_weight`` (w_con) multiplies what the
+contrastive head returns, and MoCo v3's head (``MoCoV3Head``, so
+``FastMoCoV3Head``) already multiplies each InfoNCE term by its
+``loss.loss_weight``, 2 * tau in MoCo v3's configs (0.4 at tau = 0.2). The
+effective weight of each InfoNCE term is therefore
+``con_loss_weight * head.loss.loss_weight`` (1 * 0.4 in the ImageNet
+configs), not ``con_loss_weight``. The README's SymMIM table lists this with
+every other point where the paper is followed or a choice is ours; a test
+holds the table to the configs (``tests/test_paper_table.py``).
+
 How the encoders take a masked view (``encoder_input``):
-  * ``'mask_token'`` (the paper's SimMIM-style encoder, the class default):
-    masked patches become a mask token and every token is encoded; decoder
-    ``SimMIMLinearDecoder``, head ``SimMIMHead``.
+  * ``'mask_token'`` (SimMIM-style; the class default): masked patches
+    become a mask token and every token is encoded; decoder
+    ``SimMIMLinearDecoder``, head ``SimMIMHead``. The paper's public text
+    says its online encoder is a ViT, not whether masked patches enter it as
+    mask tokens or are dropped.
   * ``'visible'`` (MAE-style): both encoders see only their visible tokens
     (half of them on a 50 % board), the online one's output goes through a
     light transformer decoder that re-inserts mask tokens
     (:class:`SymMIMDecoder`, head ``MAEPretrainHead``). Same losses, about
     half the encoder cost. Boards whose visible count varies between samples
     are padded with an attention key mask (``SymMIMViT.forward_visible``):
-    that keeps the paper's board exactly, where fixing the count would have
-    to move or drop tokens.
+    that keeps the board exactly, where fixing the count would have to move
+    or drop tokens. The configs' default.
 
 Choices the paper leaves open, with the defaults taken here:
   * ``symmetric=True``: both views go through the online and the momentum
     encoder and the contrastive loss is symmetrised, as in MoCo v3;
-    ``L_mim`` is the mean over the masked pixels of both views.
+    ``L_mim`` is the mean over the masked pixels of both views. The paper
+    speaks of an "asymmetric MoCo-v3-style setup" without saying whether
+    both view orders are used; ``symmetric=False`` uses one (view 1 online,
+    view 2 to the momentum encoder), at half the cost.
   * ``ema_masked=True``: the momentum encoder sees its own coarse board (the
     paper's figure 3 setting); False feeds it the full view (MoCo v3 keys).
-  * ``norm_target=False``: SimMIM's raw (normalised-image) pixel targets;
-    True uses MAE's per-patch normalised targets.
+  * ``norm_target=False``: the target is the raw pixels of the input as
+    the data preprocessor hands it over (normalised once per channel with
+    the data set's mean / std, as SimMIM's targets), with no per-patch
+    normalisation. ``norm_target=True``: MAE's per-patch normalised targets
+    (each patch minus its own mean, over its own std).
   * The EMA momentum follows MoCo v3's cosine schedule (mmpretrain's
     ``CosineEMA``): mmengine's ``momentum`` is 1 - m, so ``base_momentum``
     0.01 means m = 0.99 rising to 1.
@@ -67,21 +85,28 @@ class SymMIM(BaseSelfSupervisor):
             (``encoder_input='mask_token'``) or :class:`SymMIMDecoder`
             (``'visible'``).
         mim_head (dict): reconstruction loss on masked pixels: ``SimMIMHead``
-            or ``MAEPretrainHead`` (norm_pix False: see ``norm_target``).
+            or ``MAEPretrainHead`` (leave its ``norm_pix`` False: per-patch
+            normalisation is ``norm_target``, one switch for both paths).
         encoder_input (str): ``'mask_token'`` or ``'visible'`` (see above).
-            Defaults to 'mask_token' (the paper's).
+            Defaults to 'mask_token' (SimMIM's path; the ImageNet configs set
+            'visible').
         base_momentum (float): initial EMA momentum in mmengine's convention
             (1 - m). Defaults to 0.01.
         end_momentum (float): final one. Defaults to 0 (m = 1).
         mim_loss_weight (float): w_mim. Defaults to 1.
-        con_loss_weight (float): w_con. Defaults to 1. 0 runs the MIM
+        con_loss_weight (float): w_con, applied on top of the head's own
+            ``loss.loss_weight`` (2 * tau in MoCo v3's configs): the
+            effective weight of an InfoNCE term is their product (see
+            above). Defaults to 1. 0 runs the MIM
             branch alone: no projector, predictor or momentum encoder work
             (under DDP set ``find_unused_parameters=True``).
         symmetric (bool): symmetrise over the two views. Defaults to True.
         ema_masked (bool): mask the momentum encoder's view with
             ``ema_mask``. Defaults to True.
-        norm_target (bool): per-patch normalised pixel targets.
-            Defaults to False.
+        norm_target (bool): True: MAE's per-patch normalised pixel targets
+            (each patch minus its mean, over its std). False: the input's
+            pixels as the data preprocessor normalised them (per channel, no
+            per-patch normalisation). Defaults to False.
         mask_generator (dict, optional): a ``SymmetricMaskGenerator`` config
             to draw the masks on the model's device inside ``loss()`` (fast
             path: no per-sample masks to collate and copy). None (default):
