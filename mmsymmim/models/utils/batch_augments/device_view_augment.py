@@ -98,7 +98,12 @@ def _build_op(cfg: dict, blur_kernel_size: int, blur_border: str):
             raise ValueError('DeviceViewAugment: RandomGrayscale needs '
                              'keep_channels=True (views stay 3-channel)')
         bgr = args.get('channel_weights', (1., 1., 1.))
+        if len(bgr) != 3 or min(bgr) < 0 or sum(bgr) <= 0:
+            raise ValueError('DeviceViewAugment: RandomGrayscale.'
+                             'channel_weights must be 3 non-negative numbers '
+                             f'(B, G, R order) with a positive sum, got {bgr}')
         rgb = torch.tensor(list(bgr)[::-1], dtype=torch.float32)
+        rgb = rgb / rgb.sum()  # mmcv normalises them too
         p = _prob(args, kind, 0.5)
         return None if not p else K.RandomGrayscale(rgb_weights=rgb, p=p)
     if kind == 'GaussianBlur':
@@ -118,8 +123,8 @@ def _build_op(cfg: dict, blur_kernel_size: int, blur_border: str):
         args = _pop_known(cfg, ('thr', 'prob'), kind)
         thr = float(args.get('thr', 128)) / 255.
         p = _prob(args, kind, 0.5)
-        return None if not p else K.RandomSolarize(thresholds=(thr, thr),
-                                      additions=(0., 0.), p=p)
+        return None if not p else K.RandomSolarize(
+            thresholds=(thr, thr), additions=(0., 0.), p=p)
     args = _pop_known(cfg, ('prob', 'direction'), kind)  # RandomFlip
     if args.get('direction', 'horizontal') != 'horizontal':
         raise ValueError("DeviceViewAugment: RandomFlip.direction must be "

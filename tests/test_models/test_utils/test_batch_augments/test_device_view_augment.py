@@ -172,8 +172,8 @@ def test_color_jitter_matches_mmpretrain(case):
         assert d < bound, (case, i, d)
 
 
-@pytest.mark.parametrize('op', ['grey', 'blur0.5', 'blur1', 'blur2',
-                                'solarize', 'flip'])
+@pytest.mark.parametrize('op', ['grey', 'grey-unnormalised', 'blur0.5',
+                                'blur1', 'blur2', 'solarize', 'flip'])
 def test_op_matches_mmpretrain(op):
     """Each op at fixed parameters against mmpretrain's CPU transform on
     [0, 255] images: mean |diff| under a stated bound (grey levels)."""
@@ -185,11 +185,14 @@ def test_op_matches_mmpretrain(op):
     else:
         cpu_cfg = {
             'grey': dict(GREY, prob=1.0),
+            'grey-unnormalised': dict(GREY, prob=1.0,
+                                      channel_weights=(1., 2., 3.)),
             'solarize': dict(type='Solarize', thr=128, prob=1.0),
             'flip': dict(type='RandomFlip', prob=1.0,
                          direction='horizontal'),
         }[op]
-        bound = {'grey': 0.6, 'solarize': 1e-4, 'flip': 1e-4}[op]
+        bound = {'grey': 0.6, 'grey-unnormalised': 0.6, 'solarize': 1e-4,
+                 'flip': 1e-4}[op]
     x = smooth_rgb(3)
     dev = _device(cpu_cfg, x)
     for i in range(x.shape[0]):
@@ -205,6 +208,7 @@ def test_op_matches_mmpretrain(op):
     ([[dict(type='Solarize', thr=128, level=3)]], {}, 'unsupported keys'),
     ([[dict(type='RandomFlip', direction='vertical')]], {}, 'horizontal'),
     ([[dict(GREY, keep_channels=False)]], {}, 'keep_channels'),
+    ([[dict(GREY, channel_weights=(1, 1))]], {}, 'channel_weights'),
     ([[]], dict(blur_kernel_size=12), 'odd'),
     ([[]], dict(blur_border='wrap'), 'blur_border'),
     ([], {}, 'non-empty'),
