@@ -34,10 +34,12 @@ KNOBS = {
     'queue_len': 4096,     # MoCo v2 / MixMask
     'crop_min': 0.35,      # RandomResizedCrop's smallest area fraction
     'temperature': 0.2,    # MoCo v2 / MixMask InfoNCE temperature
+    'bn_splits': 1,        # ResNet BatchNorm groups (SplitBatchNorm if > 1)
 }
 LR_GRID = (0.5, 1.0, 2.0)
 SYMMIM_KNOBS = ('lr', 'w_con', 'norm_target', 'decoder_depth', 'momentum')
-RESNET_KNOBS = ('lr', 'momentum', 'queue_len', 'crop_min', 'temperature')
+RESNET_KNOBS = ('lr', 'momentum', 'queue_len', 'crop_min', 'temperature',
+                'bn_splits')
 
 # family: 'vit', 'resnet' or 'pixels'; base: config file or None; edit:
 # function(cfg) -> None for what the row changes; knobs: the KNOBS it has;
@@ -130,7 +132,7 @@ ROWS = {
                              'SymMIM default, random 50 % online mask'),
     'symmim-mask-token': Row('vit', MASK_TOKEN_DEMO, None,
                              ('lr', 'w_con', 'norm_target', 'momentum'), True,
-                             "SymMIM, mask-token path (the paper's)"),
+                             'SymMIM, mask-token path (SimMIM-style)'),
     'mae': Row('vit', MASK_TOKEN_DEMO, _mae, ('lr', 'decoder_depth'), True,
                "mmpretrain's MAE, mask 0.75"),
     'mocov3': Row('vit', MASK_TOKEN_DEMO, _mocov3, ('lr', 'momentum'), True,
@@ -188,6 +190,9 @@ def apply_knobs(cfg, knobs: dict) -> None:
             model.head.temperature = value
         elif name == 'crop_min':
             _set_crop_min(cfg, value)
+        elif name == 'bn_splits':  # one process normalising as N GPUs
+            model.backbone.norm_cfg = dict(type='SplitBatchNorm',
+                                           num_splits=value)
         else:
             raise KeyError(f'unknown knob {name!r}; known: {sorted(KNOBS)}')
 

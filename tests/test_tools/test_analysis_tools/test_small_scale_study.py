@@ -160,8 +160,10 @@ def test_rows_share_model_data_and_optimiser():
     assert c.optim_wrapper.optimizer.lr == pytest.approx(3e-3)
     assert (c.model.con_loss_weight, c.model.norm_target) == (0.5, True)
     r = sr.row_config('mocov2', dict(queue_len=1024, crop_min=0.6,
-                                     temperature=0.5))
+                                     temperature=0.5, bn_splits=8))
     assert (r.model.queue_len, r.model.head.temperature) == (1024, 0.5)
+    assert r.model.backbone.norm_cfg == dict(type='SplitBatchNorm',
+                                             num_splits=8)
     crop = r.train_dataloader.dataset.pipeline[0].transforms[0][0]
     assert crop.crop_ratio_range == (0.6, 1.)
     with pytest.raises(KeyError, match='w_con'):
