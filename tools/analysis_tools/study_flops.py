@@ -100,12 +100,25 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     p.add_argument('rows', nargs='+', choices=[r for r, s in sr.ROWS.items()
                                                if s.train])
+    p.add_argument('--time', action='store_true',
+                   help='also time each step, rows in turns (idle machine)')
     args = p.parse_args(argv)
     base = row_step_flops('symmim-visible')
-    print('| row | GFLOP / step | x symmim-visible |\n|---|---|---|')
-    for row in args.rows:
-        f = base if row == 'symmim-visible' else row_step_flops(row)
-        print(f'| {row} | {f / 1e9:.1f} | {f / base:.2f} |')
+    flops = {r: base if r == 'symmim-visible' else row_step_flops(r)
+             for r in args.rows}
+    times = time_rows({r: sr.row_config(r) for r in args.rows}) \
+        if args.time else {}
+    print('| row | GFLOP / step | x symmim-visible | iterations at 200 '
+          'demo steps |' + (' s / step | GFLOP/s | s at the budget |'
+                            if times else ''))
+    print('|---' * (7 if times else 4) + '|')
+    for row, f in flops.items():
+        line = f'| {row} | {f / 1e9:.2f} | {f / base:.2f} | {200 * base // f} |'
+        if times:
+            t = times[row]['s_per_iter']
+            line += (f' {t:.3f} | {f / 1e9 / t:.1f} | '
+                     f'{t * (200 * base // f):.0f} |')
+        print(line)
 
 
 if __name__ == '__main__':
