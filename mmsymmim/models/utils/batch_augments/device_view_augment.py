@@ -169,6 +169,17 @@ class DeviceViewAugment(nn.Module):
             self.views.append(
                 nn.Sequential(*[op for op in ops if op is not None]))
 
+    def _apply(self, fn, *args, **kwargs):
+        """``.to()`` / ``.cuda()`` move the module; kornia would then draw
+        its parameters on the device. Keep the draws on the CPU: they are a
+        few numbers per image, a seed gives the same views on CPU and GPU,
+        and ``ViewAugDataPreprocessor``'s per-rank CPU stream covers them."""
+        out = super()._apply(fn, *args, **kwargs)
+        for m in self.modules():
+            if hasattr(m, 'set_rng_device_and_dtype'):  # a kornia augment
+                m.set_rng_device_and_dtype(torch.device('cpu'), torch.float32)
+        return out
+
     def forward(self, inputs: List[torch.Tensor]) -> List[torch.Tensor]:
         """``inputs``: one ``(B, 3, H, W)`` RGB 0-255 float tensor per view;
         returns the augmented views, same shapes, 0-255."""

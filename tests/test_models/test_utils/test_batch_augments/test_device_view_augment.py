@@ -78,6 +78,19 @@ def test_a_seed_gives_the_same_batch(seed):
     assert not torch.equal(a[0], c[0])
 
 
+def test_parameters_stay_drawn_on_the_cpu_after_a_move():
+    """model.cuda() / .to() move the augment and kornia would follow with
+    its parameter draws; they stay CPU float32 (no GPU here: a dtype move
+    takes the same path)."""
+    aug = DeviceViewAugment(MOCOV3).to(torch.float64)
+    kornia_ops = [m for v in aug.views for m in v]
+    assert kornia_ops and all(
+        m.device == torch.device('cpu') and m.dtype == torch.float32
+        for m in kornia_ops)
+    x = smooth_rgb(2).float()
+    assert aug([x, x])[0].dtype == torch.float32
+
+
 def test_shapes_scale_and_no_autocast():
     aug = DeviceViewAugment(MOCOV3)
     x = smooth_rgb(4).float()
