@@ -57,11 +57,14 @@ class PerSampleColorJitter(ColorJitter):
                         transform: Optional[torch.Tensor] = None
                         ) -> torch.Tensor:
         out = input.clamp(0, 1)  # a new tensor: written in place below
-        order = params['sample_order'].to(out.device)
+        # the order is drawn on the CPU: select there, so a GPU batch
+        # never waits for a device-to-host copy of the indices
+        order = params['sample_order'].cpu()
         factors = [params[k].to(out) for k in FACTOR_KEYS]
         for step in range(4):
             for op, fn in enumerate(STEPS):
                 idx = (order[:, step] == op).nonzero().squeeze(1)
                 if idx.numel():
+                    idx = idx.to(out.device, non_blocking=True)
                     out.index_copy_(0, idx, fn(out[idx], factors[op][idx]))
         return out.clamp(0, 1)
