@@ -104,9 +104,13 @@ def main():
     cfg = merge_args(Config.fromfile(args.config), args)
     import mmsymmim  # noqa: F401  registers modules and the compat fixes
     from mmsymmim.datasets import check_train_data
+    from mmsymmim.engine.hooks.checkpoint_hook import CheckpointNoSpaceError
     check_train_data(cfg)  # missing / empty / unreadable data: one line, exit
     runner = Runner.from_cfg(cfg)
-    runner.train()
+    try:
+        runner.train()
+    except CheckpointNoSpaceError as err:  # traceback logged; what to free
+        raise SystemExit(str(err))
 
 
 if __name__ == '__main__':
