@@ -1,6 +1,9 @@
+import os
 import os.path as osp
+import shutil
 
 import pytest
+from filelock import FileLock  # a dependency of torch
 
 import mmsymmim  # noqa: F401  registers modules
 from mmsymmim.datasets.fashion_mnist import DEFAULT_ROOT, FILES
@@ -24,13 +27,42 @@ def fmnist_root():
     return DEFAULT_ROOT
 
 
+def once_per_session(tmp_path_factory, name: str, make):
+    """``make(folder)`` once per pytest run, its files shared by every
+    pytest-xdist worker (the first to come makes them, the others wait on a
+    lock); returns the folder."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get('PYTEST_XDIST_WORKER'):  # .../pytest-N/popen-gwK
+        root = root.parent
+    folder = root / name
+    with FileLock(f'{folder}.lock'):
+        if not (folder / 'made').is_file():
+            shutil.rmtree(folder, ignore_errors=True)  # a worker that failed
+            folder.mkdir()
+            make(folder)
+            (folder / 'made').touch()
+    return folder
+
+
 @pytest.fixture(scope='session', params=[MASK_TOKEN_DEMO, SYMMIM_DEMO],
                 ids=['mask_token', 'visible'])
-def tiny_symmim_ckpt(request, tmp_path_factory, fmnist_root):
-    """Checkpoint of a SymMIM demo config (the mask-token path, then the
-    visible-token path) with ``tiny_arch(4)`` (4 feature levels for the
-    transfer tests) after two iterations of tools/train.py."""
-    work = tmp_path_factory.mktemp('pretrain')
-    run_train(work, 2, config=request.param, arch=tiny_arch(4),
-              options=['custom_hooks=[]'])
-    return str(work / 'iter_2.pth')
+def tiny_symmim_run(request, tmp_path_factory, fmnist_root):
+    """The session's one pretraining per SymMIM demo config (the mask-token
+    path, then the visible-token path): two iterations of tools/train.py
+    with the demo's hooks (k-NN report included) and ``tiny_arch(4)`` (4
+    feature levels for the transfer tests). Returns ``(config, work dir,
+    output)``; tests only read the work dir."""
+    def pretrain(folder):
+        out = run_train(folder / 'work', 2, config=request.param,
+                        arch=tiny_arch(4)).out
+        (folder / 'output.txt').write_text(out)
+
+    name = 'pretrain_' + osp.basename(request.param)[:-3]
+    folder = once_per_session(tmp_path_factory, name, pretrain)
+    return request.param, folder / 'work', (folder / 'output.txt').read_text()
+
+
+@pytest.fixture(scope='session')
+def tiny_symmim_ckpt(tiny_symmim_run):
+    """``iter_2.pth`` of ``tiny_symmim_run``: a trained checkpoint."""
+    return str(tiny_symmim_run[1] / 'iter_2.pth')

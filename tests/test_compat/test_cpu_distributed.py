@@ -6,31 +6,36 @@ import sys
 import pytest
 import torch
 
+from ..harness import run_tool
+
 HERE = osp.dirname(osp.abspath(__file__))
 WORKER = osp.join(HERE, 'dist_parity_worker.py')
 
 
-def run(out, nproc, *extra, port=29611):
-    if nproc == 1:
-        cmd = [sys.executable, WORKER, '--out', str(out), *extra]
-    else:
-        cmd = [sys.executable, '-m', 'torch.distributed.run',
-               f'--nproc_per_node={nproc}', f'--master_port={port}', WORKER,
-               '--out', str(out), *extra]
+@pytest.fixture(scope='module')
+def single(tmp_path_factory):
+    """The reference: one process (this one) on the whole batch."""
+    out = tmp_path_factory.mktemp('one') / 'one.pth'
+    proc = run_tool(WORKER, '--out', out)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    return torch.load(out, weights_only=True)['forward']
+
+
+@pytest.fixture(scope='module')
+def ddp(tmp_path_factory):
+    """One torchrun launch of 2 ranks, a fresh step for each chunk order."""
+    out = tmp_path_factory.mktemp('ddp') / 'ddp.pth'
+    cmd = [sys.executable, '-m', 'torch.distributed.run',
+           '--nproc_per_node=2', '--master_port=29611', WORKER, '--out',
+           str(out), '--orders', 'forward', 'reverse']
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-4000:]
     return torch.load(out, weights_only=True)
 
 
-@pytest.fixture(scope='module')
-def single(tmp_path_factory):
-    return run(tmp_path_factory.mktemp('one') / 'one.pth', 1)
-
-
-@pytest.mark.parametrize('reverse', [False, True])
-def test_two_ranks_match_one_process(single, tmp_path, reverse):
-    extra = ['--reverse'] if reverse else []
-    ddp = run(tmp_path / 'ddp.pth', 2, *extra, port=29611 + reverse)
+@pytest.mark.parametrize('order', ['forward', 'reverse'])
+def test_two_ranks_match_one_process(single, ddp, order):
+    ddp = ddp[order]
     # the same negatives: every key of the global batch, same values
     assert len(ddp['keys']) == len(single['keys']) == 2
     # (float32 sums in another order, here and below: each key row and each

@@ -3,7 +3,6 @@ tools/train.py runs before it builds the model."""
 import copy
 import importlib.util
 import os.path as osp
-import subprocess
 
 import cv2
 import numpy as np
@@ -12,7 +11,7 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 from mmsymmim.datasets import FashionMNISTIDX, find_data_problem
-from ..harness import REPO, TRAIN, run_train, train_cmd
+from ..harness import REPO, TRAIN, run_tool, run_train, train_cmd
 
 TINY_FOLDER = osp.join(REPO,
                        'configs/symmim/symmim_vit-tiny-p4_1xb128-200i_folder.py')
@@ -153,10 +152,9 @@ def test_bad_folder_stops_before_the_model(monkeypatch, tmp_path, case,
 
 def test_one_line_no_traceback(tmp_path):
     missing = tmp_path / 'nowhere'
-    proc = subprocess.run(
-        train_cmd(tmp_path / 'work', 2, config=TINY_FOLDER,
-                  options=[f'{ROOT_KEY}={missing}', 'custom_hooks=[]']),
-        cwd=REPO, capture_output=True, text=True, timeout=300)
+    proc = run_tool(*train_cmd(tmp_path / 'work', 2, config=TINY_FOLDER,
+                               options=[f'{ROOT_KEY}={missing}',
+                                        'custom_hooks=[]'])[1:])
     assert proc.returncode == 1
     assert proc.stdout == '' and 'Traceback' not in proc.stderr
     # the last line, and the only one that is not an upstream import warning

@@ -8,8 +8,6 @@ iterations with finite losses through mmdet's / mmseg's own tools/train.py.
 """
 import json
 import os.path as osp
-import subprocess
-import sys
 
 import cv2
 import numpy as np
@@ -22,7 +20,7 @@ from mmpretrain.models.utils import resize_pos_embed
 from mmsymmim.datasets import FashionMNISTIDX
 
 from ..harness import MASK_TOKEN_DEMO as DEMO
-from ..harness import REPO, TRAIN, tiny_arch
+from ..harness import REPO, TRAIN, run_tool, tiny_arch
 
 ARCH = tiny_arch(4)  # 4 blocks: 4 feature levels for UperNet
 
@@ -41,10 +39,9 @@ CLASSES = FashionMNISTIDX.METAINFO['classes']
 
 
 def run(args, cwd=REPO):
-    proc = subprocess.run([sys.executable, *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=900)
+    proc = run_tool(*args, cwd=cwd)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
-    return proc.stdout + proc.stderr
+    return proc.out
 
 
 @pytest.fixture(scope='module')

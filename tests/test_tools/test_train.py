@@ -5,27 +5,27 @@ import re
 import pytest
 import torch
 
-from ..harness import MIXMASK_DEMO, SYMMIM_DEMO, run_train
+from ..harness import MASK_TOKEN_DEMO, MIXMASK_DEMO, run_train
 
 NO_KNN = ['custom_hooks=[]']
 
 
-@pytest.mark.parametrize('config', [None, SYMMIM_DEMO],
-                         ids=['mask_token', 'visible'])
-def test_symmim_demo_two_iterations(fmnist_root, tmp_path, config):
-    extra = dict(config=config) if config else {}
-    out = run_train(tmp_path, 2, **extra).out
+def test_symmim_demo_two_iterations(tiny_symmim_run):
+    """Both demo configs (the session's pretraining runs: the demo with its
+    hooks, a smaller model and schedule)."""
+    config, work, out = tiny_symmim_run
     assert 'loss_mim' in out and 'loss_con' in out
-    ckpt = tmp_path / 'iter_2.pth'
+    ckpt = work / 'iter_2.pth'
     assert ckpt.is_file()
-    knn = json.loads((tmp_path / 'knn.json').read_text())
+    knn = json.loads((work / 'knn.json').read_text())
     assert set(knn['top1']) == {'random init', 'after 2 iters'}
     assert all(0 <= v <= 100 for v in knn['top1'].values())
     # checkpoints load with torch's safe loader (weights_only=True)
     state = torch.load(ckpt, map_location='cpu', weights_only=True)
     assert state['meta']['iter'] == 2
     assert any(k.startswith('momentum_encoder.') for k in state['state_dict'])
-    assert ('backbone.mask_token' in state['state_dict']) == (config is None)
+    assert ('backbone.mask_token' in state['state_dict']) == (
+        config == MASK_TOKEN_DEMO)
 
 
 def test_mixmask_demo_two_iterations(fmnist_root, tmp_path):
@@ -53,14 +53,15 @@ def losses(work_dir):
 
 
 def test_resume_is_exact(fmnist_root, tmp_path):
-    """4 iterations in one go == 2, crash, resume from iter_2, 2 more."""
+    """4 iterations in one go == 2, crash, resume from iter_2 in a new
+    process (nothing carried over in memory), 2 more."""
     one, two = tmp_path / 'one', tmp_path / 'two'
     every_2 = [*NO_KNN, 'default_hooks.checkpoint.interval=2',
                'default_hooks.checkpoint.max_keep_ckpts=-1']
     run_train(one, 4, options=every_2)
     # the crash: all that survives of a run is its iter_2 checkpoint
     out = run_train(two, 4, '--resume', str(one / 'iter_2.pth'),
-                    options=every_2).out
+                    options=every_2, in_process=False).out
     assert 'resumed' in out.lower()
     assert not (two / 'iter_2.pth').exists()
     a = torch.load(one / 'iter_4.pth', weights_only=True)

@@ -1,13 +1,11 @@
 import os.path as osp
-import subprocess
-import sys
 
 import pytest
 import timm
 import torch
 
 from mmpretrain.registry import MODELS
-from ...harness import REPO, SYMMIM_DEMO, tiny_arch
+from ...harness import REPO, SYMMIM_DEMO, run_tool, tiny_arch
 
 TINY_ARCH = tiny_arch(4)  # the arch of the tiny_symmim_ckpt fixture
 
@@ -18,8 +16,7 @@ UPERNET = osp.join(
 
 
 def convert(*args):
-    return subprocess.run([sys.executable, TOOL, *args], cwd=REPO,
-                          capture_output=True, text=True, timeout=300)
+    return run_tool(TOOL, *args)
 
 
 def symmim_backbone(ckpt):
@@ -76,7 +73,7 @@ def test_mmdet_export_drops_class_token(tiny_symmim_ckpt, tmp_path):
 
 
 # argument checks: one mask path is enough (the default, visible tokens)
-@pytest.mark.parametrize('tiny_symmim_ckpt', [SYMMIM_DEMO], indirect=True,
+@pytest.mark.parametrize('tiny_symmim_run', [SYMMIM_DEMO], indirect=True,
                          ids=['visible'])
 def test_mismatched_target_fails_and_writes_nothing(tiny_symmim_ckpt,
                                                     tmp_path):
@@ -88,7 +85,7 @@ def test_mismatched_target_fails_and_writes_nothing(tiny_symmim_ckpt,
     assert 'nothing written' in proc.stderr and not out.exists()
 
 
-@pytest.mark.parametrize('tiny_symmim_ckpt', [SYMMIM_DEMO], indirect=True,
+@pytest.mark.parametrize('tiny_symmim_run', [SYMMIM_DEMO], indirect=True,
                          ids=['visible'])
 @pytest.mark.parametrize('size', ['30'])
 def test_bad_img_size(tiny_symmim_ckpt, tmp_path, size):

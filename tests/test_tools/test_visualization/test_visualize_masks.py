@@ -1,12 +1,10 @@
 """tools/visualization/visualize_masks.py writes the mask grid PNG."""
 import os.path as osp
-import subprocess
-import sys
 
 import cv2
 import pytest
 
-from ...harness import REPO
+from ...harness import REPO, run_tool
 
 TOOL = osp.join(REPO, 'tools/visualization/visualize_masks.py')
 
@@ -15,10 +13,8 @@ TOOL = osp.join(REPO, 'tools/visualization/visualize_masks.py')
                                            (3, ['1', '3'], 64)])
 def test_writes_png_of_expected_size(fmnist_root, tmp_path, n, scales, tile):
     out = tmp_path / 'masks.png'
-    proc = subprocess.run([
-        sys.executable, TOOL, '--out', str(out), '--num-images', str(n),
-        '--scales', *scales, '--tile', str(tile)
-    ], capture_output=True, text=True, timeout=120)
+    proc = run_tool(TOOL, '--out', out, '--num-images', n, '--scales',
+                    *scales, '--tile', tile)
     assert proc.returncode == 0, proc.stderr
     img = cv2.imread(str(out))
     assert img.shape == (28 + n * tile, (2 + len(scales)) * tile, 3)
@@ -31,7 +27,5 @@ def test_writes_png_of_expected_size(fmnist_root, tmp_path, n, scales, tile):
 
 
 def test_bad_scale_is_reported(tmp_path):
-    proc = subprocess.run(
-        [sys.executable, TOOL, '--out', str(tmp_path / 'x.png'), '--scales',
-         '8'], capture_output=True, text=True, timeout=120)
+    proc = run_tool(TOOL, '--out', tmp_path / 'x.png', '--scales', '8')
     assert proc.returncode != 0 and '--scales: 8' in proc.stderr

@@ -1,8 +1,6 @@
 """tools/visualization/visualize_reconstruction.py and the grid it draws."""
 import importlib.util
 import os.path as osp
-import subprocess
-import sys
 
 import cv2
 import numpy as np
@@ -17,7 +15,7 @@ from mmsymmim.visualization.reconstruction import (HEADER,
                                                    reconstruct_images,
                                                    tile_size)
 from ...harness import (REPO, MASK_TOKEN_DEMO, SYMMIM_DEMO, build_model,
-                        tiny_arch, tiny_cfg, tiny_options)
+                        run_tool, tiny_arch, tiny_cfg, tiny_options)
 from ...test_datasets.test_data_check import write_jpegs
 
 TOOL = osp.join(REPO, 'tools/visualization/visualize_reconstruction.py')
@@ -38,11 +36,8 @@ def test_tool_on_a_trained_checkpoint(tiny_symmim_ckpt, tmp_path):
                        weights_only=True)['state_dict']
     config = (MASK_TOKEN_DEMO if 'backbone.mask_token' in state else SYMMIM_DEMO)
     out = tmp_path / 'recon.png'
-    proc = subprocess.run([
-        sys.executable, TOOL, config, tiny_symmim_ckpt, '--out',
-        str(out), '--num', '3', '--cfg-options',
-        *tiny_options(config, arch=tiny_arch(4))
-    ], cwd=REPO, capture_output=True, text=True, timeout=300)
+    proc = run_tool(TOOL, config, tiny_symmim_ckpt, '--out', out, '--num', '3',
+                    '--cfg-options', *tiny_options(config, arch=tiny_arch(4)))
     assert proc.returncode == 0, proc.stderr[-3000:]
     img = cv2.imread(str(out))
     assert img.shape == (*grid_shape(3, 32), 3) == (28 + 3 * 128, 512, 3)
