@@ -139,7 +139,8 @@ def figure(results: dict, rows, path: str = FIGURE) -> None:
     plt.close(fig)
 
 
-def write_report(results: dict, rows, doc: str = DOC) -> None:
+def write_report(results: dict, rows, doc: str = DOC,
+                 figure_path: str = FIGURE) -> None:
     """Replace the doc's marked block with the tables; draw the figure."""
     with open(doc) as f:
         text = f.read()
@@ -151,4 +152,4 @@ def write_report(results: dict, rows, doc: str = DOC) -> None:
         f.write(head + BEGIN + '\n' + report_tables(results, rows) + '\n'
                 + END + tail)
     if any(main_runs(results, row) for row in rows):
-        figure(results, rows)
+        figure(results, rows, figure_path)

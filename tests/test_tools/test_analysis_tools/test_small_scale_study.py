@@ -242,3 +242,33 @@ def test_schedule_reaches_the_full_lr_and_ends_near_zero(iters):
     assert max(lrs) == pytest.approx(1.0)
     if iters >= 13:
         assert lrs[-1] < 0.05
+
+
+def test_report_fills_the_marked_block_and_draws_the_figure(tmp_path):
+    import study_report as rep
+    runs = [dict(row='mae', seed=s, knobs={}, iters=913,
+                 flops_per_step=13.9e9,
+                 evals=dict(test=dict(knn_cls=70. + s, knn_mean=71.,
+                                      linear_cls=75., linear_mean=76.,
+                                      finetune=74. - s)))
+            for s in (0, 1)]
+    runs.append(dict(row='raw-pixels', seed=0, knobs={}, iters=0,
+                     evals=dict(test=dict(knn_pixels=85., linear_pixels=84.,
+                                          finetune=74.))))
+    doc = tmp_path / 'doc.md'
+    doc.write_text(f'intro\n{rep.BEGIN}\nold\n{rep.END}\nafter\n')
+    png = tmp_path / 'fig.png'
+    rep.write_report(dict(runs=runs), ['mae', 'raw-pixels'], str(doc),
+                     str(png))
+    text = doc.read_text()
+    assert text.startswith('intro\n') and text.endswith('after\n')
+    assert 'old' not in text
+    assert '| mae | ViT 128x4 | default | 913 | 13.9 | 70.50 ± 0.71 ' \
+           '(70.00, 71.00) |' in text
+    assert '| raw-pixels | - | default | 0 | 0.0 | 85.00 ± 0.00 (85.00) |' \
+           in text
+    assert png.read_bytes()[:4] == b'\x89PNG'
+    (tmp_path / 'bad.md').write_text('no markers')
+    with pytest.raises(ValueError, match='markers'):
+        rep.write_report(dict(runs=runs), ['mae'], str(tmp_path / 'bad.md'),
+                         str(png))
