@@ -1,13 +1,11 @@
-import os
 import os.path as osp
-import shutil
 
 import pytest
-from filelock import FileLock  # a dependency of torch
 
 import mmsymmim  # noqa: F401  registers modules
 from mmsymmim.datasets.fashion_mnist import DEFAULT_ROOT, FILES
-from .harness import MASK_TOKEN_DEMO, SYMMIM_DEMO, run_train, tiny_arch
+from .harness import (MASK_TOKEN_DEMO, SYMMIM_DEMO, once_per_session,
+                      run_train, tiny_arch)
 
 
 @pytest.fixture(autouse=True)
@@ -25,23 +23,6 @@ def fmnist_root():
     assert not missing, (f'{missing[0]} missing: run tools/setup.sh '
                          '(apt-get install dataset-fashion-mnist)')
     return DEFAULT_ROOT
-
-
-def once_per_session(tmp_path_factory, name: str, make):
-    """``make(folder)`` once per pytest run, its files shared by every
-    pytest-xdist worker (the first to come makes them, the others wait on a
-    lock); returns the folder."""
-    root = tmp_path_factory.getbasetemp()
-    if os.environ.get('PYTEST_XDIST_WORKER'):  # .../pytest-N/popen-gwK
-        root = root.parent
-    folder = root / name
-    with FileLock(f'{folder}.lock'):
-        if not (folder / 'made').is_file():
-            shutil.rmtree(folder, ignore_errors=True)  # a worker that failed
-            folder.mkdir()
-            make(folder)
-            (folder / 'made').touch()
-    return folder
 
 
 @pytest.fixture(scope='session', params=[MASK_TOKEN_DEMO, SYMMIM_DEMO],

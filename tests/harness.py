@@ -18,6 +18,8 @@ import os
 import os.path as osp
 import random
 import runpy
+import shutil
+import socket
 import subprocess
 import sys
 import traceback
@@ -28,6 +30,7 @@ import cv2
 import numpy as np
 import torch
 import torch.multiprocessing as mp
+from filelock import FileLock  # a dependency of torch
 from mmengine.config import Config
 from mmengine.dataset import default_collate
 
@@ -116,10 +119,35 @@ def run_train(work_dir, iters: int = 2, *extra, config: str = MASK_TOKEN_DEMO,
     return proc
 
 
-def run_dist_train(work_dir, nproc: int = 2, iters: int = 3, port: int = 29651,
+def free_port() -> int:
+    """A TCP port no one listens on now (for torchrun's rendezvous: fixed
+    ports collide between pytest-xdist workers and concurrent runs)."""
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def once_per_session(tmp_path_factory, name: str, make):
+    """``make(folder)`` once per pytest run, its files shared by every
+    pytest-xdist worker (the first to come makes them, the others wait on a
+    lock); returns the folder."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get('PYTEST_XDIST_WORKER'):  # .../pytest-N/popen-gwK
+        root = root.parent
+    folder = root / name
+    with FileLock(f'{folder}.lock'):
+        if not (folder / 'made').is_file():
+            shutil.rmtree(folder, ignore_errors=True)  # a worker that failed
+            folder.mkdir()
+            make(folder)
+            (folder / 'made').touch()
+    return folder
+
+
+def run_dist_train(work_dir, nproc: int = 2, iters: int = 3,
                    options: Sequence[str] = (), check: bool = True):
     """``tools/dist_train.sh`` with ``nproc`` CPU processes (gloo)."""
-    env = dict(os.environ, PYTHON=sys.executable, PORT=str(port))
+    env = dict(os.environ, PYTHON=sys.executable, PORT=str(free_port()))
     cmd = [
         'bash', DIST_TRAIN, MASK_TOKEN_DEMO,
         str(nproc), '--work-dir',

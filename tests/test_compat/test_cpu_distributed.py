@@ -6,7 +6,7 @@ import sys
 import pytest
 import torch
 
-from ..harness import run_tool
+from ..harness import free_port, once_per_session, run_tool
 
 HERE = osp.dirname(osp.abspath(__file__))
 WORKER = osp.join(HERE, 'dist_parity_worker.py')
@@ -23,14 +23,19 @@ def single(tmp_path_factory):
 
 @pytest.fixture(scope='module')
 def ddp(tmp_path_factory):
-    """One torchrun launch of 2 ranks, a fresh step for each chunk order."""
-    out = tmp_path_factory.mktemp('ddp') / 'ddp.pth'
-    cmd = [sys.executable, '-m', 'torch.distributed.run',
-           '--nproc_per_node=2', '--master_port=29611', WORKER, '--out',
-           str(out), '--orders', 'forward', 'reverse']
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr[-4000:]
-    return torch.load(out, weights_only=True)
+    """One torchrun launch of 2 ranks, a fresh step for each chunk order
+    (one per pytest run, whichever xdist worker comes first)."""
+    def launch(folder):
+        cmd = [sys.executable, '-m', 'torch.distributed.run',
+               '--nproc_per_node=2', f'--master_port={free_port()}', WORKER,
+               '--out', str(folder / 'ddp.pth'), '--orders', 'forward',
+               'reverse']
+        proc = subprocess.run(cmd, capture_output=True, text=True,
+                              timeout=300)
+        assert proc.returncode == 0, proc.stderr[-4000:]
+
+    folder = once_per_session(tmp_path_factory, 'ddp_parity', launch)
+    return torch.load(folder / 'ddp.pth', weights_only=True)
 
 
 @pytest.mark.parametrize('order', ['forward', 'reverse'])

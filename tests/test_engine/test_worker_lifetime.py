@@ -2,7 +2,6 @@
 (mmsymmim.engine.worker_lifetime), under tools/train.py and torchrun."""
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -12,8 +11,8 @@ from mmengine.dataset import worker_init_fn as mmengine_worker_init_fn
 from mmengine.runner import Runner
 
 from mmsymmim.engine import worker_lifetime
-from ..harness import (DIST_TRAIN, MASK_TOKEN_DEMO, REPO, tiny_options,
-                       train_cmd)
+from ..harness import (DIST_TRAIN, MASK_TOKEN_DEMO, REPO, free_port,
+                       run_train, tiny_options, train_cmd)
 
 # Each sample also carries its two views as numpy arrays (metainfo): a batch
 # is then ~120 KiB pickled inline (no shared memory for numpy, as for mmdet's
@@ -191,12 +190,6 @@ def test_workers_die_with_killed_trainer(fmnist_root, tmp_path):
 
 
 # --- torchrun: one rank killed, torchrun killed ------------------------------
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
-
-
 def rank_of(pid):
     try:
         with open(f'/proc/{pid}/environ', 'rb') as f:
@@ -271,11 +264,8 @@ def test_torchrun_one_rank_killed(fmnist_root, tmp_path):
     last = (work / 'last_checkpoint').read_text().strip()
     assert os.path.isfile(last), last
     step = int(last.rsplit('iter_', 1)[1].split('.')[0])
-    out = subprocess.run(
-        train_cmd(work, step + 1, '--resume', options=['custom_hooks=[]']),
-        cwd=REPO, capture_output=True, text=True, timeout=600)
-    assert out.returncode == 0, (out.stdout + out.stderr)[-4000:]
-    assert 'resumed' in (out.stdout + out.stderr).lower()
+    out = run_train(work, step + 1, '--resume', options=['custom_hooks=[]'])
+    assert 'resumed' in out.out.lower()
     assert (work / f'iter_{step + 1}.pth').is_file()
 
 

@@ -7,7 +7,7 @@ import sys
 import pytest
 
 import mmsymmim
-from ..harness import MASK_TOKEN_DEMO, tiny_options
+from ..harness import MASK_TOKEN_DEMO, free_port, tiny_options
 
 MIM = osp.join(osp.dirname(sys.executable), 'mim')
 PKG = osp.dirname(mmsymmim.__file__)
@@ -46,7 +46,7 @@ def test_mim_train_by_config_name(mim_ready, fmnist_root, tmp_path):
 def test_mim_train_pytorch_launcher(mim_ready, fmnist_root, tmp_path):
     # two CPU processes (gloo), as `--gpus 2 --launcher pytorch` starts them
     out = mim_train(tmp_path, '--gpus', '2', '--launcher', 'pytorch',
-                    '--port', '29671',
+                    '--port', str(free_port()),
                     options=['train_dataloader.batch_size=8']).out
     assert '-m torch.distributed.launch --nproc_per_node=2' in out
     assert 'Distributed launcher: pytorch' in out and 'GPU number: 2' in out
