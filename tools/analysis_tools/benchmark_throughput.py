@@ -1,7 +1,7 @@
 """Training-step throughput of SymMIM against mmpretrain's own peers.
 
 Builds every model from its real config (SymMIM ViT-B/L from configs/: the
-default visible-token encoders, the paper's mask-token encoders, one view per
+default visible-token encoders, SimMIM-style mask-token encoders, one view per
 encoder (``symmetric=False``), masks drawn on the device; MoCoV3 ViT-B, MAE
 ViT-B and SimMIM Swin-B from mmpretrain's package configs),
 feeds each a synthetic batch shaped as its pipeline produces (two 224-px
