@@ -8,5 +8,6 @@ wrong-architecture guard) is a feature: ``mmsymmim/engine/checkpoint_safety``.
 * ``resume_state``: resume under torch's ``weights_only=True`` default.
 * ``mmcv_hue``: mmcv's hue jitter under NumPy 2.
 * ``cpu_distributed``: torchrun / DDP / SyncBN on CPU with gloo.
+* ``collate_scope``: ``collate_fn`` of configs with an ``mmpretrain::`` base.
 """
-from . import cpu_distributed, mmcv_hue, resume_state  # noqa: F401
+from . import collate_scope, cpu_distributed, mmcv_hue, resume_state  # noqa
