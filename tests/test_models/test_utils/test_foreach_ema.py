@@ -1,11 +1,22 @@
 """ForeachCosineEMA: mmpretrain's CosineEMA, same numbers."""
+import pytest
 import torch
+from mmengine.logging import MessageHub
 
 from mmpretrain.models.utils import CosineEMA
 from mmsymmim.models.utils import ForeachCosineEMA
 
 
-def test_foreach_ema_matches_mmpretrain():
+@pytest.fixture
+def max_iters():
+    """Both EMAs read ``max_iters`` from the current MessageHub (a Runner
+    sets it; without one the test relied on an earlier test's hub)."""
+    MessageHub.get_instance('test_foreach_ema').update_info('max_iters', 10)
+    yield
+    MessageHub._instance_dict.pop('test_foreach_ema')
+
+
+def test_foreach_ema_matches_mmpretrain(max_iters):
     torch.manual_seed(0)
     net = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.BatchNorm1d(8))
     ref = CosineEMA(net, momentum=0.05)
