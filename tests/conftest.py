@@ -1,6 +1,7 @@
 import os.path as osp
 
 import pytest
+import torch
 
 import mmsymmim  # noqa: F401  registers modules
 from mmsymmim.datasets.fashion_mnist import DEFAULT_ROOT, FILES
@@ -10,9 +11,14 @@ from .harness import (MASK_TOKEN_DEMO, SYMMIM_DEMO, once_per_session,
 
 @pytest.fixture(autouse=True)
 def _mmpretrain_scope():
-    """Build from mmpretrain's registries, whatever a previous test set."""
+    """Build from mmpretrain's registries, whatever a previous test set; and
+    leave torch's thread count as found (a tool's ``--threads`` called
+    in-process would change the next tests' float sums)."""
     from mmengine.registry import init_default_scope
     init_default_scope('mmpretrain')
+    threads = torch.get_num_threads()
+    yield
+    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope='session')

@@ -223,7 +223,9 @@ def _managed_classes() -> list:
     return found
 
 
-# a fresh interpreter's warning filters (no -W, no PYTHONWARNINGS)
+# a fresh interpreter's torch threads (this module is imported before any
+# test runs) and warning filters (no -W, no PYTHONWARNINGS)
+FRESH_THREADS = torch.get_num_threads()
 _FRESH_FILTERS = [('default', DeprecationWarning, '__main__'),
                   ('ignore', DeprecationWarning, ''),
                   ('ignore', PendingDeprecationWarning, ''),
@@ -239,7 +241,9 @@ def tool_process_state(out: io.StringIO, err: io.StringIO, cwd: str = REPO,
     (the current DefaultScope, MMLogger, MessageHub, Visualizer), entries of
     any registry a run replaced, environment variables, working directory,
     ``sys.argv`` / ``sys.path``, RNG states, the multiprocessing start
-    method, thread counts; the run's log files and visualizer backends are
+    method, thread counts (torch's is a new process's during the run: a
+    test that set another must not change the run's numbers); the run's log
+    files and visualizer backends are
     closed. Meanwhile ``print``, logging to the console and warnings go to
     ``out`` / ``err`` (a fresh process's warning filters), and the objects
     that exist before the run are frozen for the garbage collector: each
@@ -263,6 +267,7 @@ def tool_process_state(out: io.StringIO, err: io.StringIO, cwd: str = REPO,
         h.stream = streams[h.stream]
     os.environ.update(env or {})
     os.chdir(cwd)
+    torch.set_num_threads(FRESH_THREADS)  # bitwise as in a new process
     gc.freeze()
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), \
