@@ -89,9 +89,10 @@ if ! "$PY" -c "import mmcv, mmcv.ops; assert mmcv.__version__ == '$MMCV'" 2>/dev
 fi
 
 # 4. The rest of the stack. mmseg 1.2.2 imports ftfy and regex without declaring them.
+#    pytest-xdist: README command 2 runs the suite on 2 workers (`-n 2`).
 "${PIP[@]}" -q "mmcv==$MMCV" "mmengine==$MMENGINE" "mmpretrain==$MMPRETRAIN" "mmdet==$MMDET" \
-  "mmsegmentation==$MMSEG" "timm==$TIMM" "kornia==$KORNIA" ftfy regex pytest tensorboard \
-  click colorama model-index pandas requests rich tabulate
+  "mmsegmentation==$MMSEG" "timm==$TIMM" "kornia==$KORNIA" ftfy regex pytest pytest-xdist \
+  tensorboard click colorama model-index pandas requests rich tabulate
 # openmim (`mim train mmsymmim ...`) without its dependency opendatalab: that pulls
 # openxlab, which pins setuptools~=60.2 (torch needs >=77), requests, rich, tqdm and
 # packaging back; `mim train` never imports them (`pip check` will name the gap).
