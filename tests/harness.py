@@ -270,8 +270,8 @@ def tool_process_state(out: io.StringIO, err: io.StringIO, cwd: str = REPO,
     torch.set_num_threads(FRESH_THREADS)  # bitwise as in a new process
     gc.freeze()
     try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), \
-                warnings.catch_warnings():
+        with contextlib.redirect_stdout(out), \
+                contextlib.redirect_stderr(err), warnings.catch_warnings():
             warnings.resetwarnings()
             for action, category, module in reversed(_FRESH_FILTERS):
                 warnings.filterwarnings(action, category=category,
