@@ -59,7 +59,11 @@ def _built(cfg, seed: int = 0):
     from mmengine.registry import init_default_scope
     from mmpretrain.registry import MODELS
     import mmsymmim  # noqa: F401  (registers the project's modules)
+    from mmengine.logging import MessageHub
     init_default_scope('mmpretrain')
+    hub = MessageHub.get_current_instance()  # EMA schedules read these
+    hub.update_info('iter', 0)
+    hub.update_info('max_iters', cfg.train_cfg.get('max_iters', 200))
     torch.manual_seed(seed)
     batch = one_batch(cfg)
     model = MODELS.build(copy.deepcopy(cfg.model))
