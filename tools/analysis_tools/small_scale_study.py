@@ -18,9 +18,10 @@ idle machines and GPUs only).
 Stages (``--stage all`` runs them in this order; each skips what the JSON
 holds): ``tune`` (ViT rows, lr x 0.5 / 1 / 2, seed 0, validation split),
 ``diagnose`` (why SymMIM does / does not help fine-tuning: seed 0 variants
-scored by the validation fine-tune), ``seeds`` (every row at its chosen lr,
-seeds 0-2, test split), ``resnet-recipe`` (a MoCo v2 recipe that beats the
-random ResNet), then ``tune`` and ``seeds`` of the ResNet rows. ``timing``
+scored by the validation fine-tune), ``resnet-recipe`` (a MoCo v2 recipe
+that beats the random ResNet), ``tune`` again (now the ResNet rows), then
+``seeds`` (every row at its chosen lr, test split, seed by seed: all rows of
+seed 0 first, so a stopped study still holds one whole table). ``timing``
 measures s/iter per row, rows in turns (run it on an idle machine).
 A run is trained once and evaluated as the stages ask (its checkpoint stays
 in the work dir); the JSON is written atomically after every run.
@@ -40,9 +41,9 @@ import study_stages as st  # noqa: E402
 OUT = osp.join(sr.REPO, 'docs/small_scale_study_flops.json')
 STAGES = ('all', 'tune', 'diagnose', 'seeds', 'resnet-recipe', 'timing',
           'report')
-# ViT evidence first; the ResNet rows are tuned and seeded once the recipe
-# search has found a MoCo v2 recipe
-ALL = ('tune', 'diagnose', 'seeds', 'resnet-recipe', 'tune', 'seeds')
+# every row tuned before any is seeded; the ResNet rows are tuned once the
+# recipe search has found a MoCo v2 recipe
+ALL = ('tune', 'diagnose', 'resnet-recipe', 'tune', 'seeds')
 
 
 def parse_args(argv=None):
