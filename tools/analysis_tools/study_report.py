@@ -46,6 +46,45 @@ def main_runs(results, row):
     return sorted(best, key=lambda r: r['seed'])
 
 
+def tune_runs(results: dict, row: str) -> list:
+    """The row's --stage tune runs: seed 0, validation, lr x0.5 / 1 / 2 of
+    its recipe (ResNet rows: the one --stage resnet-recipe found)."""
+    base = {}
+    if sr.ROWS[row].family == 'resnet':
+        if 'resnet_recipe' not in results:
+            return []
+        base = results['resnet_recipe']['knobs']
+    lrs = [round(base.get('lr', 1.) * m, 6) for m in sr.LR_GRID]
+    rest = {k: v for k, v in base.items() if k != 'lr'}
+    found = [r for r in results['runs']
+             if r['row'] == row and r['seed'] == 0 and 'val' in r['evals']
+             and sr.ROWS[row].train
+             and {k: v for k, v in r['knobs'].items() if k != 'lr'} == rest
+             and round(r['knobs'].get('lr', 1.), 6) in lrs]
+    return sorted(found, key=lambda r: r['knobs'].get('lr', 1.))
+
+
+def recipe_table(results: dict) -> list:
+    """--stage resnet-recipe: every seed-0 MoCo v2 run on the validation
+    split in the order run, beside the random ResNet."""
+    runs = [r for r in results['runs'] if r['seed'] == 0
+            and r['row'] in ('mocov2', 'random-init-resnet')
+            and 'val' in r['evals']]
+    if not runs:
+        return []
+    chosen = results.get('resnet_recipe', {}).get('knobs')
+    lines = ['', '| MoCo v2 recipe search (seed 0, validation) | knobs | '
+             'iters | k-NN | linear |', '|---|---|---|---|---|']
+    for r in runs:
+        v = r['evals']['val']
+        mark = ' (chosen)' if r['row'] == 'mocov2' and r['knobs'] == chosen \
+            else ''
+        lines.append(f'| {r["row"]}{mark} | {sr.knob_tag(r["knobs"])} | '
+                     f'{r.get("iters", 0)} | {_first(v, "knn_cls")} | '
+                     f'{_first(v, "linear_cls")} |')
+    return lines
+
+
 def report_tables(results: dict, rows) -> str:
     lines = []
     main = [(row, main_runs(results, row)) for row in rows]
@@ -65,21 +104,19 @@ def report_tables(results: dict, rows) -> str:
                     ('knn_cls', 'knn_mean', 'linear_cls', 'linear_mean',
                      'finetune')) +
                 f' | {",".join(str(r["seed"]) for r in rs)} |')
-    tune = [r for r in results['runs'] if r['seed'] == 0
-            and 'val' in r['evals'] and set(r['knobs']) <= {'lr'}
-            and sr.ROWS[r['row']].train]
+    tune = [r for row in rows for r in tune_runs(results, row)]
     if tune:
         lines += ['', '| tuning (seed 0, validation) | knobs | iters | '
                   'k-NN cls | k-NN mean | linear cls | linear mean |',
                   '|---|---|---|---|---|---|---|']
-        for r in sorted(tune, key=lambda r: (r['row'],
-                                             r['knobs'].get('lr', 1.))):
+        for r in tune:
             v = r['evals']['val']
             lines.append(f'| {r["row"]} | {sr.knob_tag(r["knobs"])} | '
                          f'{r["iters"]} | ' + ' | '.join(
                              str(_first(v, k) or '') for k in
                              ('knn_cls', 'knn_mean', 'linear_cls',
                               'linear_mean')) + ' |')
+    lines += recipe_table(results)
     diag = [r for r in results['runs'] if set(r['evals']) & {
         'val_ft', 'val_ft_mean'}]
     if diag:
@@ -94,6 +131,14 @@ def report_tables(results: dict, rows) -> str:
                 f'{_first(v, "linear_cls") or ""} | '
                 f'{e.get("val_ft", {}).get("finetune", "")} | '
                 f'{e.get("val_ft_mean", {}).get("finetune", "")} |')
+    runs = results['runs']
+    if runs:
+        hours = sum(r.get('train_s', 0) + r.get('eval_s', 0)
+                    for r in runs) / 3600
+        lines += ['', f'{len(runs)} runs, {sum(r.get("iters", 0) for r in runs)}'
+                  f' training iterations, {hours:.2f} h of training and '
+                  'evaluation as measured (each run under the load of its '
+                  'time).']
     if 'timing' in results:
         lines += ['', '| row | GFLOP/step | s/iter (in turns) | GFLOP/s |',
                   '|---|---|---|---|']

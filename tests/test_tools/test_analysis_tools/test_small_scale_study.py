@@ -272,3 +272,32 @@ def test_report_fills_the_marked_block_and_draws_the_figure(tmp_path):
     with pytest.raises(ValueError, match='markers'):
         rep.write_report(dict(runs=runs), ['mae'], str(tmp_path / 'bad.md'),
                          str(png))
+
+
+def test_report_tunes_resnet_rows_around_their_recipe():
+    import study_report as rep
+
+    def run(row, knobs, knn, seed=0):
+        return dict(row=row, seed=seed, knobs=knobs, iters=351,
+                    evals=dict(val=dict(knn_pool=knn, linear_pool=knn + 1)))
+
+    recipe = dict(bn_splits=8, lr=0.5)
+    runs = [run('random-init-resnet', {}, 74.),
+            run('mocov2', {}, 73.),
+            run('mocov2', dict(bn_splits=8), 75.),
+            run('mocov2', recipe, 76.),
+            run('mocov2', dict(bn_splits=8, lr=0.25), 75.5),
+            run('mocov2', dict(bn_splits=8, lr=0.5, queue_len=1024), 75.9),
+            run('mocov2', recipe, 70., seed=1)]
+    res = dict(runs=runs)
+    assert rep.tune_runs(res, 'mocov2') == []  # no recipe yet
+    res['resnet_recipe'] = dict(knobs=recipe)
+    tuned = rep.tune_runs(res, 'mocov2')
+    # lr x0.5 / x1 / x2 of the recipe's 0.5: 0.25, 0.5 and 1.0 (the last
+    # is the bn_splits-only run); the queue trial and seed 1 are not tuning
+    assert [r['knobs'].get('lr', 1.) for r in tuned] == [0.25, 0.5, 1.0]
+    table = rep.report_tables(res, ['mocov2', 'random-init-resnet'])
+    assert '| mocov2 (chosen) | bn_splits=8,lr=0.5 | 351 | 76.0 | 77.0 |' \
+        in table
+    assert '| random-init-resnet | default | 351 | 74.0 | 75.0 |' in table
+    assert table.count('| mocov2 | bn_splits=8,lr=0.25 |') == 2  # both tables
