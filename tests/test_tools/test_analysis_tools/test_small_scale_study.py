@@ -155,6 +155,12 @@ def test_rows_share_model_data_and_optimiser():
     moco, mixmask = cfgs['mocov2'], cfgs['mixmask-mocov2']
     assert moco.model.backbone == mixmask.model.backbone
     assert moco.optim_wrapper == mixmask.optim_wrapper
+    # the ResNet rows start from the pinned recipe (KNOBS), whatever the
+    # MixMask demo config now holds
+    for r in (moco, mixmask):
+        assert r.optim_wrapper.optimizer.lr == pytest.approx(0.06)
+        assert (r.model.queue_len, r.model.momentum, r.model.head.temperature,
+                r.model.backbone.norm_cfg) == (4096, 0.01, 0.2, dict(type='BN'))
     c = sr.row_config('symmim-visible', dict(lr=2., w_con=0.5,
                                              norm_target=True))
     assert c.optim_wrapper.optimizer.lr == pytest.approx(3e-3)
