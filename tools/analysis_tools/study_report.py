@@ -19,7 +19,7 @@ def cell(values) -> str:
         return ''
     if len(values) == 1:
         return f'{values[0]:.2f}'
-    std = statistics.stdev(values) if len(values) > 1 else 0.
+    std = statistics.stdev(values)
     return (f'{statistics.mean(values):.2f} ± {std:.2f} ('
             + ', '.join(f'{v:.2f}' for v in values) + ')')
 
@@ -47,24 +47,6 @@ def main_runs(results, row):
         counts.setdefault(sr.knob_tag(r['knobs']), []).append(r)
     best = max(counts.values(), key=len)
     return sorted(best, key=lambda r: r['seed'])
-
-
-def tune_runs(results: dict, row: str) -> list:
-    """The row's --stage tune runs: seed 0, validation, lr x0.5 / 1 / 2 of
-    its recipe (ResNet rows: the one --stage resnet-recipe found)."""
-    base = {}
-    if sr.ROWS[row].family == 'resnet':
-        if 'resnet_recipe' not in results:
-            return []
-        base = results['resnet_recipe']['knobs']
-    lrs = [round(base.get('lr', 1.) * m, 6) for m in sr.LR_GRID]
-    rest = {k: v for k, v in base.items() if k != 'lr'}
-    found = [r for r in results['runs']
-             if r['row'] == row and r['seed'] == 0 and 'val' in r['evals']
-             and sr.ROWS[row].train
-             and {k: v for k, v in r['knobs'].items() if k != 'lr'} == rest
-             and round(r['knobs'].get('lr', 1.), 6) in lrs]
-    return sorted(found, key=lambda r: r['knobs'].get('lr', 1.))
 
 
 def recipe_table(results: dict) -> list:
@@ -107,7 +89,7 @@ def report_tables(results: dict, rows) -> str:
                     ('knn_cls', 'knn_mean', 'linear_cls', 'linear_mean',
                      'finetune')) +
                 f' | {",".join(str(r["seed"]) for r in rs)} |')
-    tune = [r for row in rows for r in tune_runs(results, row)]
+    tune = [r for row in rows for r in sr.tune_runs(results, row)]
     if tune:
         lines += ['', '| tuning (seed 0, validation) | knobs | iters | '
                   'k-NN cls | k-NN mean | linear cls | linear mean |',

@@ -276,6 +276,43 @@ def knob_tag(knobs: dict) -> str:
     return ','.join(f'{k}={v}' for k, v in sorted(knobs.items())) or 'default'
 
 
+def clean(knobs: dict) -> dict:
+    """Knobs without those at their defaults (a run's identity)."""
+    return {k: v for k, v in sorted(knobs.items()) if v != KNOBS[k]}
+
+
+def recipe(results: dict, row: str) -> dict:
+    """The knobs a row starts from: ResNet rows the recipe --stage
+    resnet-recipe found (none before), other rows their defaults ({})."""
+    spec = ROWS[row]
+    if spec.family == 'resnet' and spec.train:
+        return dict(results.get('resnet_recipe', {}).get('knobs', {}))
+    return {}
+
+
+def lr_knobs(results: dict, row: str, mult: float) -> dict:
+    """The row's recipe with its lr multiplied by ``mult``."""
+    base = recipe(results, row)
+    return dict(base, lr=base.get('lr', 1.) * mult)
+
+
+def tune_runs(results: dict, row: str) -> list:
+    """The row's --stage tune runs held in ``results``: seed 0, evaluated
+    on validation, at lr x0.5 / 1 / 2 of its recipe, in that order; none
+    for untrained rows and for ResNet rows before the recipe is found."""
+    spec = ROWS[row]
+    if not spec.train or (spec.family == 'resnet'
+                          and 'resnet_recipe' not in results):
+        return []
+    found = []
+    for m in LR_GRID:
+        knobs = clean(lr_knobs(results, row, m))
+        found += [r for r in results['runs']
+                  if (r['row'], r['seed'], r['knobs']) == (row, 0, knobs)
+                  and 'val' in r['evals']][:1]
+    return found
+
+
 def tune_score(val: dict) -> float:
     """What --stage tune maximises, from a run's validation metrics: the
     linear probe of the row's better readout (class token or mean of the

@@ -35,9 +35,7 @@ RECIPE_GRID = (('bn_splits', (8, )), ('lr', (0.25, 0.5, 2.0)),
                ('temperature', (0.1, 0.5)))
 
 
-def clean(knobs: dict) -> dict:
-    """Knobs without those at their defaults (a run's identity)."""
-    return {k: v for k, v in sorted(knobs.items()) if v != sr.KNOBS[k]}
+clean = sr.clean  # a run's identity: knobs off their defaults
 
 
 def train_config(row: str, knobs: dict, seed: int, smoke: bool):
@@ -156,24 +154,17 @@ class Study:
     def chosen(self, row: str) -> dict:
         """The row's recipe (ResNet rows) with the lr that won --stage tune
         on the validation split; the recipe alone when not tuned."""
-        base = self.base(row)
-        tried = [r for m in sr.LR_GRID
-                 if (r := self.find(row, 0, clean(self.lr(row, m))))
-                 and 'val' in r['evals']]
+        tried = sr.tune_runs(self.results, row)
         if not tried:
-            return base
+            return self.base(row)
         return max(tried, key=lambda r: sr.tune_score(r['evals']['val'])
                    )['knobs']  # first of equals: the smallest lr
 
     def base(self, row: str) -> dict:
-        spec = sr.ROWS[row]
-        if spec.family == 'resnet' and spec.train:
-            return dict(self.results.get('resnet_recipe', {}).get('knobs', {}))
-        return {}
+        return sr.recipe(self.results, row)
 
     def lr(self, row: str, mult: float) -> dict:
-        base = self.base(row)
-        return dict(base, lr=base.get('lr', 1.) * mult)
+        return sr.lr_knobs(self.results, row, mult)
 
     def ready(self, row: str) -> bool:
         """ResNet rows wait for the recipe."""

@@ -295,9 +295,9 @@ def test_report_tunes_resnet_rows_around_their_recipe():
             run('mocov2', dict(bn_splits=8, lr=0.5, queue_len=1024), 75.9),
             run('mocov2', recipe, 70., seed=1)]
     res = dict(runs=runs)
-    assert rep.tune_runs(res, 'mocov2') == []  # no recipe yet
+    assert sr.tune_runs(res, 'mocov2') == []  # no recipe yet
     res['resnet_recipe'] = dict(knobs=recipe)
-    tuned = rep.tune_runs(res, 'mocov2')
+    tuned = sr.tune_runs(res, 'mocov2')
     # lr x0.5 / x1 / x2 of the recipe's 0.5: 0.25, 0.5 and 1.0 (the last
     # is the bn_splits-only run); the queue trial and seed 1 are not tuning
     assert [r['knobs'].get('lr', 1.) for r in tuned] == [0.25, 0.5, 1.0]
