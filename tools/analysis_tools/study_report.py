@@ -124,16 +124,31 @@ def report_tables(results: dict, rows) -> str:
                   f' training iterations, {hours:.2f} h of training and '
                   'evaluation as measured (each run under the load of its '
                   'time).']
-    if 'timing' in results:
-        lines += ['', '| row | GFLOP/step | s/iter (in turns) | GFLOP/s |',
-                  '|---|---|---|---|']
-        for row, t in results['timing'].items():
-            f = next((r['flops_per_step'] for r in results['runs']
-                      if r['row'] == row and 'flops_per_step' in r), None)
-            lines.append(f'| {row} | {f / 1e9 if f else 0:.1f} | '
-                         f'{t["s_per_iter"]:.3f} | '
-                         f'{f / 1e9 / t["s_per_iter"] if f else 0:.1f} |')
+    lines += timing_table(results)
     return '\n'.join(lines) or '(no runs yet)'
+
+
+def timing_table(results: dict) -> list:
+    """Each timed row's s/iter beside its FLOPs, and what the equal-FLOP
+    runs cost in seconds: the iterations equal wall clock would give (the
+    default SymMIM row's seconds at the budget)."""
+    timing = results.get('timing', {})
+    rows = [(row, main_runs(results, row)) for row in timing]
+    rows = [(row, rs[0], timing[row]['s_per_iter']) for row, rs in rows
+            if rs]
+    ref = next((r['iters'] * s for row, r, s in rows
+                if row == 'symmim-visible'), None)
+    if not rows or ref is None:
+        return []
+    lines = ['', '| timing (idle, in turns) | GFLOP/step | iters at equal '
+             'FLOPs | s/iter | GFLOP/s | s at equal FLOPs | iters at equal '
+             'wall clock |', '|---|---|---|---|---|---|---|']
+    for row, r, s in rows:
+        gflop = r['flops_per_step'] / 1e9
+        lines.append(f'| {row} | {gflop:.1f} | {r["iters"]} | {s:.3f} | '
+                     f'{gflop / s:.0f} | {r["iters"] * s:.0f} | '
+                     f'{round(ref / s)} |')
+    return lines
 
 
 def readout(runs: list) -> str:
