@@ -306,3 +306,21 @@ def test_report_tunes_resnet_rows_around_their_recipe():
         in table
     assert '| random-init-resnet | default | 351 | 74.0 | 75.0 |' in table
     assert table.count('| mocov2 | bn_splits=8,lr=0.25 |') == 2  # both tables
+
+
+def test_timing_table_reads_the_runs_at_equal_wall_clock():
+    import study_report as rep
+
+    def run(row, iters, gflop):
+        return dict(row=row, seed=0, knobs={}, iters=iters,
+                    flops_per_step=gflop * 1e9, evals=dict(test={}))
+
+    res = dict(runs=[run('symmim-visible', 200, 60.), run('mae', 900, 12.)],
+               timing={'symmim-visible': dict(s_per_iter=0.5),
+                       'mae': dict(s_per_iter=0.15)})
+    table = rep.timing_table(res)
+    # 200 x 0.5 s = 100 s of the default row; MAE's 0.15 s/iter gives 667
+    assert '| symmim-visible | 60.0 | 200 | 0.500 | 120 | 100 | 200 |' in table
+    assert '| mae | 12.0 | 900 | 0.150 | 80 | 135 | 667 |' in table
+    del res['timing']['symmim-visible']  # no reference row: no table
+    assert rep.timing_table(res) == []
