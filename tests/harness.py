@@ -38,9 +38,9 @@ REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 TRAIN = osp.join(REPO, 'tools/train.py')
 DIST_TRAIN = osp.join(REPO, 'tools/dist_train.sh')
 SYMMIM_DEMO = osp.join(  # README command 1: visible tokens
-    REPO, 'configs/symmim/symmim_vit-tiny-p4_1xb128-200i_fmnist.py')
+    REPO, 'configs/symmim/symmim_vit-tiny-p4_1xb128-400i_fmnist.py')
 MASK_TOKEN_DEMO = osp.join(
-    REPO, 'configs/symmim/symmim_vit-tiny-p4_mask-token_1xb128-200i_fmnist.py')
+    REPO, 'configs/symmim/symmim_vit-tiny-p4_mask-token_1xb128-400i_fmnist.py')
 MIXMASK_DEMO = osp.join(
     REPO, 'configs/mixmask/mixmask-mocov2_resnet18-tiny_1xb128-400i_fmnist.py')
 

@@ -64,7 +64,7 @@ def test_documented_checkpoint_override_works(path):
 def test_vit_large_keeps_mocov3_gradient_clipping():
     ours = Config.fromfile(osp.join(
         REPO, 'configs/symmim/'
-        'symmim_vit-large-p16_64xb64-amp-coslr-300e_in1k.py'))
+        'symmim_vit-large-p16_64xb64-amp-coslr-600e_in1k.py'))
     theirs = Config.fromfile(_package_config(
         'mocov3/mocov3_vit-large-p16_64xb64-amp-coslr-300e_in1k.py'))
     assert theirs.optim_wrapper.clip_grad.max_norm == 5.0

@@ -16,7 +16,7 @@ from .harness import TINY_ARCH, REPO, build_model, real_batch, tiny_cfg
 
 DEVICE_AUG = sorted(glob.glob(osp.join(REPO, 'configs/*/*device-aug*.py')))
 DEMO = osp.join(REPO,
-                'configs/symmim/symmim_vit-tiny-p4_device-aug_1xb128-200i_fmnist.py')
+                'configs/symmim/symmim_vit-tiny-p4_device-aug_1xb128-400i_fmnist.py')
 WORKER_TYPES = {'LoadImageFromFile', 'SafeLoadImageFromFile', 'MultiView',
                 'SymmetricMaskGenerator', 'PackInputs'}
 

@@ -14,15 +14,15 @@ from mmsymmim.datasets import FashionMNISTIDX, find_data_problem
 from ..harness import REPO, TRAIN, run_tool, run_train, train_cmd
 
 TINY_FOLDER = osp.join(REPO,
-                       'configs/symmim/symmim_vit-tiny-p4_1xb128-200i_folder.py')
+                       'configs/symmim/symmim_vit-tiny-p4_1xb128-400i_folder.py')
 FOLDER_CONFIGS = [
     osp.join(REPO, 'configs/symmim/'
-             'symmim_vit-base-p16_16xb256-amp-coslr-300e_folder.py'),
+             'symmim_vit-base-p16_16xb256-amp-coslr-600e_folder.py'),
     osp.join(REPO, 'configs/mixmask/'
              'mixmask-mocov2_resnet50_8xb32-coslr-200e_folder.py'),
 ]
 VIT_B_IN1K = osp.join(
-    REPO, 'configs/symmim/symmim_vit-base-p16_16xb256-amp-coslr-300e_in1k.py')
+    REPO, 'configs/symmim/symmim_vit-base-p16_16xb256-amp-coslr-600e_in1k.py')
 ROOT_KEY = 'train_dataloader.dataset.data_root'
 
 

@@ -33,9 +33,9 @@ from mmengine.dataset import Compose
 from mmengine.registry import init_default_scope
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-CPU_CFG = 'configs/symmim/symmim_vit-base-p16_16xb256-amp-coslr-300e_in1k.py'
+CPU_CFG = 'configs/symmim/symmim_vit-base-p16_16xb256-amp-coslr-600e_in1k.py'
 DEVICE_CFG = ('configs/symmim/'
-              'symmim_vit-base-p16_device-aug_16xb256-amp-coslr-300e_in1k.py')
+              'symmim_vit-base-p16_device-aug_16xb256-amp-coslr-600e_in1k.py')
 PARTS = ('decode', 'crop', 'photometric', 'masks+pack', 'other')
 
 

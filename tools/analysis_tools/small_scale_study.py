@@ -1,4 +1,4 @@
-"""Small-scale study at equal training compute: SymMIM (default, asymmetric,
+"""Small-scale study at equal training compute: SymMIM (symmetric, asymmetric,
 random mask, mask-token path), MAE, MoCo v3, MoCo v2 vs MixMask, random init
 and raw pixels on Fashion-MNIST, scored by k-NN, linear probe and 1 %-label
 fine-tuning. Protocol and results: docs/small_scale_study.md.
@@ -7,7 +7,8 @@ fine-tuning. Protocol and results: docs/small_scale_study.md.
     .venv/bin/python tools/analysis_tools/small_scale_study.py --stage tune
 
 Budget. Every trained run gets the same training FLOPs: ``--budget-steps``
-(default 200) steps of the default SymMIM demo, counted by
+(default 200) steps of ``symmim-visible`` (the symmetric SymMIM step: 200 of
+them are the FLOPs of the demo's 400 one-order steps), counted by
 ``study_flops.step_flops`` (one real training step of the row's own config
 under ``FlopCounterMode``); a row trains ``budget // its FLOPs per step``
 iterations, with one schedule rule (10 % warm-up, cosine). No timing enters
@@ -52,8 +53,8 @@ def parse_args(argv=None):
     p.add_argument('--rows', nargs='+', default=list(sr.ROWS), choices=sr.ROWS)
     p.add_argument('--seeds', nargs='+', type=int, default=[0, 1, 2])
     p.add_argument('--budget-steps', type=float, default=200.,
-                   help='training FLOPs per run, in steps of the default '
-                   'SymMIM demo (symmim-visible)')
+                   help='training FLOPs per run, in steps of symmim-visible '
+                   '(symmetric SymMIM; 200 = the demo\'s 400 steps)')
     p.add_argument('--budget-s', type=float, default=None,
                    help='equal wall clock instead of equal FLOPs (idle '
                    'machines, GPUs)')

@@ -131,7 +131,7 @@ def report_tables(results: dict, rows) -> str:
 def timing_table(results: dict) -> list:
     """Each timed row's s/iter beside its FLOPs, and what the equal-FLOP
     runs cost in seconds: the iterations equal wall clock would give (the
-    default SymMIM row's seconds at the budget)."""
+    symmim-visible row's seconds at the budget)."""
     timing = results.get('timing', {})
     rows = [(row, main_runs(results, row)) for row in timing]
     rows = [(row, rs[0], timing[row]['s_per_iter']) for row, rs in rows

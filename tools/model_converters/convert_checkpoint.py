@@ -2,7 +2,7 @@
 
     # timm: loads with timm.create_model(NAME, checkpoint_path=OUT) and no
     # missing keys (the classifier head is written as zeros: fine-tune it)
-    python tools/model_converters/convert_checkpoint.py work_dirs/symmim_vit-base-p16_16xb256-amp-coslr-300e_in1k/epoch_300.pth vit_b_timm.pth --to timm
+    python tools/model_converters/convert_checkpoint.py work_dirs/symmim_vit-base-p16_16xb256-amp-coslr-600e_in1k/epoch_600.pth vit_b_timm.pth --to timm
     # mmdet / mmseg: 'backbone.*' keys, position embedding resized to the
     # downstream input, checked against the downstream config's backbone
     python tools/model_converters/convert_checkpoint.py IN.pth OUT.pth --to mmdet --img-size 1024 \

@@ -10,7 +10,7 @@
 #  * optimiser: AdamW lr 1e-4, weight decay 0.1, layer-wise lr decay 0.7.
 # RPN and RoI heads are mmdet's standard ones (ViTDet adds LN convs there).
 #   bash tools/dist_train.sh configs/symmim/benchmarks/mask-rcnn_vit-base-p16_simple-fpn_8xb8-amp-lsj-100e_coco.py 8 \
-#       --cfg-options model.backbone.init_cfg.checkpoint=work_dirs/symmim_vit-base-p16_16xb256-amp-coslr-300e_in1k/epoch_300.pth
+#       --cfg-options model.backbone.init_cfg.checkpoint=work_dirs/symmim_vit-base-p16_16xb256-amp-coslr-600e_in1k/epoch_600.pth
 _base_ = 'mmdet::mask_rcnn/mask-rcnn_r50_fpn_8xb8-amp-lsj-200e_coco.py'
 custom_imports = dict(
     imports=['mmsymmim', 'mmsymmim.downstream.det'], allow_failed_imports=False)
@@ -28,7 +28,7 @@ model = dict(
         global_attn_indices=(2, 5, 8, 11),
         final_norm=False,
         init_cfg=dict(
-            type='Pretrained', checkpoint='work_dirs/symmim_vit-base-p16_16xb256-amp-coslr-300e_in1k/epoch_300.pth', prefix='backbone.')),
+            type='Pretrained', checkpoint='work_dirs/symmim_vit-base-p16_16xb256-amp-coslr-600e_in1k/epoch_600.pth', prefix='backbone.')),
     neck=dict(
         _delete_=True,
         type='SimpleFeaturePyramid',

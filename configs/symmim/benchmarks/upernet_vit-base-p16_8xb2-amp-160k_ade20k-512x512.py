@@ -7,7 +7,7 @@
 # SymMIM's, so the checkpoint loads with prefix='backbone.' and no surgery
 # (the position embedding is resized 14x14 -> 32x32 bicubically on load).
 #   python tools/train.py configs/symmim/benchmarks/upernet_vit-base-p16_8xb2-amp-160k_ade20k-512x512.py \
-#       --cfg-options model.backbone.init_cfg.checkpoint=work_dirs/symmim_vit-base-p16_16xb256-amp-coslr-300e_in1k/epoch_300.pth
+#       --cfg-options model.backbone.init_cfg.checkpoint=work_dirs/symmim_vit-base-p16_16xb256-amp-coslr-600e_in1k/epoch_600.pth
 _base_ = 'mmseg::mae/mae-base_upernet_8xb2-amp-160k_ade20k-512x512.py'
 custom_imports = dict(
     imports=['mmsymmim', 'mmsymmim.downstream.seg'], allow_failed_imports=False)
@@ -26,8 +26,8 @@ model = dict(
         final_norm=False,
         init_cfg=dict(
             type='Pretrained',
-            checkpoint='work_dirs/symmim_vit-base-p16_16xb256-amp-coslr-300e_in1k/'
-            'epoch_300.pth',
+            checkpoint='work_dirs/symmim_vit-base-p16_16xb256-amp-coslr-600e_in1k/'
+            'epoch_600.pth',
             prefix='backbone.')))
 
 optim_wrapper = dict(

@@ -4,7 +4,7 @@
 # fine-tune recipe). The class token is the feature (trained by SymMIM's
 # contrastive branch), after the final LayerNorm.
 #   python tools/train.py configs/symmim/benchmarks/vit-base-p16_8xb128-coslr-100e_in1k.py \
-#       --cfg-options model.backbone.init_cfg.checkpoint=work_dirs/symmim_vit-base-p16_16xb256-amp-coslr-300e_in1k/epoch_300.pth
+#       --cfg-options model.backbone.init_cfg.checkpoint=work_dirs/symmim_vit-base-p16_16xb256-amp-coslr-600e_in1k/epoch_600.pth
 _base_ = 'mmpretrain::mae/benchmarks/vit-base-p16_8xb128-coslr-100e_in1k.py'
 custom_imports = dict(imports=['mmsymmim'], allow_failed_imports=False)
 
@@ -13,4 +13,4 @@ model = dict(
         out_type='cls_token',
         final_norm=True,
         init_cfg=dict(
-            type='Pretrained', checkpoint='work_dirs/symmim_vit-base-p16_16xb256-amp-coslr-300e_in1k/epoch_300.pth', prefix='backbone.')))
+            type='Pretrained', checkpoint='work_dirs/symmim_vit-base-p16_16xb256-amp-coslr-600e_in1k/epoch_600.pth', prefix='backbone.')))

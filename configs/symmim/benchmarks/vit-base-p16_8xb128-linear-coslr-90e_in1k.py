@@ -2,7 +2,7 @@
 # SGD lr 12 (batch 1024 = 8 GPUs x 128), 90 epochs cosine, no weight decay
 # (mmpretrain's MoCo v3 ViT-B linear recipe).
 #   python tools/train.py configs/symmim/benchmarks/vit-base-p16_8xb128-linear-coslr-90e_in1k.py \
-#       --cfg-options model.backbone.init_cfg.checkpoint=work_dirs/symmim_vit-base-p16_16xb256-amp-coslr-300e_in1k/epoch_300.pth
+#       --cfg-options model.backbone.init_cfg.checkpoint=work_dirs/symmim_vit-base-p16_16xb256-amp-coslr-600e_in1k/epoch_600.pth
 _base_ = 'mmpretrain::mocov3/benchmarks/vit-base-p16_8xb128-linear-coslr-90e_in1k.py'
 custom_imports = dict(imports=['mmsymmim'], allow_failed_imports=False)
 
@@ -10,4 +10,4 @@ model = dict(
     backbone=dict(
         stop_grad_conv1=False,
         init_cfg=dict(
-            type='Pretrained', checkpoint='work_dirs/symmim_vit-base-p16_16xb256-amp-coslr-300e_in1k/epoch_300.pth', prefix='backbone.')))
+            type='Pretrained', checkpoint='work_dirs/symmim_vit-base-p16_16xb256-amp-coslr-600e_in1k/epoch_600.pth', prefix='backbone.')))

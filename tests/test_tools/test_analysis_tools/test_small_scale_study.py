@@ -324,3 +324,29 @@ def test_timing_table_reads_the_runs_at_equal_wall_clock():
     assert '| mae | 12.0 | 900 | 0.150 | 80 | 135 | 667 |' in table
     del res['timing']['symmim-visible']  # no reference row: no table
     assert rep.timing_table(res) == []
+
+
+@pytest.mark.parametrize('row,symmetric', [
+    ('symmim-visible', True), ('symmim-random-0.5', True),
+    ('symmim-mask-token', True), ('symmim-asymmetric', False)])
+def test_symmim_rows_pin_symmetric_whatever_the_demo_says(row, symmetric):
+    """The demo took symmetric=False from the study; the study's rows keep
+    what they were when it ran, and its asymmetric row is the demo."""
+    from mmengine.config import Config
+    demo = Config.fromfile(sr.SYMMIM_DEMO)
+    assert demo.model.symmetric is False
+    assert demo.train_cfg.max_iters == 400
+    assert sr.row_config(row).model.symmetric is symmetric
+    if row == 'symmim-asymmetric':
+        assert sr.row_config(row).model == demo.model
+
+
+def test_demo_spends_the_studys_budget():
+    """The demo's 400 one-order steps cost the study's budget (200 steps of
+    symmim-visible), by the FLOPs the study measured per step."""
+    res = json.load(open(osp.join(REPO, 'docs/small_scale_study_flops.json')))
+    flops = {r['row']: r['flops_per_step'] for r in res['runs']
+             if 'flops_per_step' in r}
+    assert abs(400 * flops['symmim-asymmetric'] / res['budget_flops'] - 1) \
+        < 0.01
+    assert res['budget_flops'] == 200 * flops['symmim-visible']

@@ -20,7 +20,7 @@ from ...test_datasets.test_data_check import write_jpegs
 
 TOOL = osp.join(REPO, 'tools/visualization/visualize_reconstruction.py')
 VIT_B_IN1K = osp.join(
-    REPO, 'configs/symmim/symmim_vit-base-p16_16xb256-amp-coslr-300e_in1k.py')
+    REPO, 'configs/symmim/symmim_vit-base-p16_16xb256-amp-coslr-600e_in1k.py')
 
 
 def _tool_main():

@@ -5,7 +5,7 @@
 # whether it takes mask tokens or drops the masked patches: this config and
 # the default one are the two readings. Everything else as the default ViT-B
 # config.
-_base_ = './symmim_vit-base-p16_16xb256-amp-coslr-300e_in1k.py'
+_base_ = './symmim_vit-base-p16_16xb256-amp-coslr-600e_in1k.py'
 
 embed_dims = 768
 patch_size = 16

@@ -1,8 +1,8 @@
 # SymMIM ViT-L/16, ImageNet-1k, view augmentation on the device: the ViT-B
 # *_device-aug_* config (worker decodes, crops, masks; ViewAugDataPreprocessor
 # does the rest of MoCo v3's views) with the ViT-L model, batch and gradient
-# clipping of symmim_vit-large-p16_64xb64-amp-coslr-300e_in1k.py.
-_base_ = './symmim_vit-base-p16_device-aug_16xb256-amp-coslr-300e_in1k.py'
+# clipping of symmim_vit-large-p16_64xb64-amp-coslr-600e_in1k.py.
+_base_ = './symmim_vit-base-p16_device-aug_16xb256-amp-coslr-600e_in1k.py'
 
 embed_dims = 1024
 train_dataloader = dict(batch_size=64)

@@ -1,10 +1,10 @@
-# The CPU demo (symmim_vit-tiny-p4_1xb128-200i_fmnist.py) with its view
+# The CPU demo (symmim_vit-tiny-p4_1xb128-400i_fmnist.py) with its view
 # recipe split as the *_device-aug_* ImageNet configs split theirs: the
 # loader worker decodes, crops (RandomResizedCrop per view) and draws the
 # masks; ViewAugDataPreprocessor + DeviceViewAugment apply the rest of the
 # demo's view pipeline (a horizontal flip, p = 0.5) to the collated batch.
 # Same model, schedule and k-NN report, so the two runs compare the pipelines.
-_base_ = './symmim_vit-tiny-p4_1xb128-200i_fmnist.py'
+_base_ = './symmim_vit-tiny-p4_1xb128-400i_fmnist.py'
 
 train_pipeline = [
     dict(type='MultiView', num_views=2,

@@ -1,13 +1,13 @@
 # CPU demo on your own images: the Fashion-MNIST SymMIM demo
-# (symmim_vit-tiny-p4_1xb128-200i_fmnist.py: ViT width 128, depth 4, patch 4
-# at 32 px, 200 iterations) fed with every image under `data_root` (mmpretrain
+# (symmim_vit-tiny-p4_1xb128-400i_fmnist.py: ViT width 128, depth 4, patch 4
+# at 32 px, 400 iterations) fed with every image under `data_root` (mmpretrain
 # CustomDataset, with_label=False, sub-folders included), ImageNet colour
 # statistics, and reconstructions of your images written to
 # work_dir/vis/iter_*.png every 50 iterations. No labels, so no k-NN report.
 # Unreadable files are skipped with a warning naming them.
-#   .venv/bin/python tools/train.py configs/symmim/symmim_vit-tiny-p4_1xb128-200i_folder.py \
+#   .venv/bin/python tools/train.py configs/symmim/symmim_vit-tiny-p4_1xb128-400i_folder.py \
 #       --cfg-options train_dataloader.dataset.data_root=/path/to/images
-_base_ = './symmim_vit-tiny-p4_1xb128-200i_fmnist.py'
+_base_ = './symmim_vit-tiny-p4_1xb128-400i_fmnist.py'
 
 data_root = 'data/images'
 train_dataloader = dict(

@@ -1,5 +1,5 @@
 # SymMIM ViT-B/16 on ImageNet-1k with the view augmentation on the device:
-# symmim_vit-base-p16_16xb256-amp-coslr-300e_in1k.py (same model, schedule,
+# symmim_vit-base-p16_16xb256-amp-coslr-600e_in1k.py (same model, schedule,
 # masks and recipe) with the loader workers doing only what needs the source
 # image -- decode, RandomResizedCrop per view, the symmetric masks (drawn on
 # the crop's 14 x 14 token grid), packing uint8 -- and the rest of MoCo v3's
@@ -9,7 +9,7 @@
 # collated batch before normalisation. The device recipe is the CPU
 # config's own view lists less their crop, so the two cannot drift apart.
 # Why and what it costs: docs/benchmarks.md ("Augmentation on the device").
-_base_ = './symmim_vit-base-p16_16xb256-amp-coslr-300e_in1k.py'
+_base_ = './symmim_vit-base-p16_16xb256-amp-coslr-600e_in1k.py'
 
 train_pipeline = [
     dict(type='SafeLoadImageFromFile', on_error='raise'),

@@ -1,9 +1,9 @@
 # The CPU demo with the SimMIM-style encoder: masked patches become a
 # mask token and both encoders run on all 65 tokens; a linear pixel decoder
 # (SimMIM's) with L1 on the masked pixels. Same data, schedule and report as
-# the default demo symmim_vit-tiny-p4_1xb128-200i_fmnist.py (visible tokens),
+# the default demo symmim_vit-tiny-p4_1xb128-400i_fmnist.py (visible tokens),
 # at 2.2x its cost a step.
-_base_ = './symmim_vit-tiny-p4_1xb128-200i_fmnist.py'
+_base_ = './symmim_vit-tiny-p4_1xb128-400i_fmnist.py'
 
 embed_dims = 128
 patch_size = 4
