@@ -23,8 +23,9 @@
 #     pixels). The decoder is kept this light because the contrastive
 #     branch, not the decoder, carries the global features, and MAE's
 #     ablation (He et al. 2022, table 1a/1b) found fine-tuning insensitive to
-#     decoder depth and width; with it a step costs <= 0.5x MoCo v3's FLOPs
-#     (docs/benchmarks.md). Raise decoder_depth / decoder_embed_dim freely;
+#     decoder depth and width; with it a symmetric step costs 0.50x MoCo v3's
+#     FLOPs, a one-order step 0.25x (docs/benchmarks.md). Raise
+#     decoder_depth / decoder_embed_dim freely;
 #   * the patch projection is trained (stop_grad_conv1=False): MIM needs it;
 #   * symmetric=False: each step sends view 1 to the online encoder (L_mim,
 #     query) and view 2 to the EMA encoder (key), one InfoNCE term, half the
