@@ -35,9 +35,11 @@ KNOBS = {
     'crop_min': 0.35,      # RandomResizedCrop's smallest area fraction
     'temperature': 0.2,    # MoCo v2 / MixMask InfoNCE temperature
     'bn_splits': 1,        # ResNet BatchNorm groups (SplitBatchNorm if > 1)
+    'steps': 0,            # diagnosis only: fixed iterations (0: the budget's)
 }
 LR_GRID = (0.5, 1.0, 2.0)
-SYMMIM_KNOBS = ('lr', 'w_con', 'norm_target', 'decoder_depth', 'momentum')
+SYMMIM_KNOBS = ('lr', 'w_con', 'norm_target', 'decoder_depth', 'momentum',
+                'steps')
 RESNET_KNOBS = ('lr', 'momentum', 'queue_len', 'crop_min', 'temperature',
                 'bn_splits')
 
@@ -220,6 +222,8 @@ def apply_knobs(cfg, knobs: dict) -> None:
         elif name == 'bn_splits':  # one process normalising as N GPUs
             model.backbone.norm_cfg = dict(type='SplitBatchNorm',
                                            num_splits=value)
+        elif name == 'steps':  # the training loop's length: study_stages
+            pass
         else:
             raise KeyError(f'unknown knob {name!r}; known: {sorted(KNOBS)}')
 

@@ -25,6 +25,10 @@ DIAGNOSIS = (  # (name, row, knobs added to the row's chosen lr, evaluation)
     ('MAE, class token', 'mae', {}, 'val_ft'),
     ('MAE, mean of patch tokens', 'mae', {}, 'val_ft_mean'),
     ('random init', 'random-init', {}, 'val_ft'),
+    # off the budget: is it the step count? SymMIM's default (symmetric=False)
+    # at MAE's iterations ('mae': resolved from MAE's seed-0 run), 2.3x FLOPs
+    ("symmetric=False at MAE's steps", 'symmim-asymmetric', dict(steps='mae'),
+     'val_ft'),
 )
 # MoCo v2 recipe search: one knob at a time from the demo's recipe, each
 # value kept if it raises the validation k-NN (seed 0). First the BatchNorm
@@ -74,7 +78,9 @@ def train(job: dict, args) -> dict:
     check_train_data(cfg)
     work = osp.join(args.work_dir, job['tag'])
     flops = sf.step_flops(cfg, seed=job['seed'])
-    if args.budget_s is None:
+    if job['knobs'].get('steps'):  # diagnosis: fixed iterations
+        iters = job['knobs']['steps']
+    elif args.budget_s is None:
         iters = max(1, int(job['budget_flops'] // flops))
     else:  # wall clock: calibrate s/iter in this process first
         cal = 2 if args.smoke else 12
@@ -184,6 +190,9 @@ class Study:
     def stage_diagnose(self) -> None:
         for name, row, extra, ev in DIAGNOSIS:
             if row in self.rows:
+                if extra.get('steps') == 'mae':  # MAE's iterations
+                    extra = dict(extra, steps=self.ensure(
+                        'mae', 0, self.chosen('mae'), ['val'])['iters'])
                 self.ensure(row, 0, dict(self.chosen(row), **extra),
                             ['val', ev])
 

@@ -85,6 +85,37 @@ def test_iterations_follow_the_budget_alone(monkeypatch, tmp_path):
     assert out['train_flops'] == 98_000 and out['train_s'] == 123.0
 
 
+def test_steps_diagnosis_trains_maes_iterations(monkeypatch, tmp_path):
+    """The off-budget diagnosis: SymMIM (symmetric=False) at the iterations
+    of MAE's seed-0 run, whatever the budget says."""
+    seen = []
+
+    def fake_train(cfg, work_dir, name, iters):
+        seen.append((name, iters))
+        return 1.0
+
+    monkeypatch.setattr(st, '_train', fake_train)
+    monkeypatch.setattr(st.sf, 'step_flops', lambda cfg, seed=0: 7_000)
+    monkeypatch.setattr(st.se, 'evaluate', lambda res, need, args: {
+        e: dict(knn_cls=1., linear_cls=1., finetune=1.) for e in need})
+    args = study.parse_args(['--smoke', '--work-dir', str(tmp_path),
+                             '--rows', 'symmim-asymmetric'])
+    import mmsymmim.datasets
+    monkeypatch.setattr(mmsymmim.datasets, 'check_train_data', lambda cfg: 0)
+    ckpt = tmp_path / 'mae.pth'
+    ckpt.write_bytes(b'')
+    mae = dict(row='mae', seed=0, knobs={}, iters=913, checkpoint=str(ckpt),
+               evals=dict(val=dict(knn_cls=1., linear_cls=1.)))
+    res = dict(runs=[mae], budget_flops=70_000)
+    spawn = lambda job, a: st.run_job(job, a)  # noqa: E731
+    st.Study(res, args, spawn).stage_diagnose()
+    # the tune stage never ran: symmim-asymmetric at its default lr
+    assert ('symmim-asymmetric_s0_steps=913', 913) in seen
+    assert ('symmim-asymmetric_s0_default', 10) in seen  # 70,000 // 7,000
+    run = next(r for r in res['runs'] if r['knobs'] == dict(steps=913))
+    assert run['iters'] == 913 and set(run['evals']) == {'val', 'val_ft'}
+
+
 def test_smoke_end_to_end_and_resume(fmnist_root, tmp_path, monkeypatch):
     """A trained row (MAE: the cheapest step) and raw pixels through a
     --smoke study: FLOP budget, training, both readouts, k-NN, linear probe,
