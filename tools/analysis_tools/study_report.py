@@ -196,8 +196,10 @@ def figure(results: dict, rows, path: str = FIGURE) -> None:
                                      for row, rs in main], rotation=30,
                   ha='right', fontsize=8)
     ax.set_ylabel('top-1 (%), Fashion-MNIST test')
-    ax.set_title('Equal training FLOPs (200 SymMIM demo steps): mean over '
-                 'seeds, whiskers min-max', fontsize=9)
+    budget = results.get('budget_flops', 0) / 1e12
+    ax.set_title(f'Equal training FLOPs ({budget:.1f} TFLOP: 200 symmim-visible '
+                 "steps, the README demo's 400): mean over seeds, whiskers "
+                 'min-max', fontsize=9)
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path)
