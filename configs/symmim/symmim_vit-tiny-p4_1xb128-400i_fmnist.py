@@ -4,9 +4,9 @@
 # (random init) and after pretraining. About 5-7 minutes on 2 CPU cores.
 # The default SymMIM design, as in the ImageNet configs: both encoders see only
 # their visible tokens (MAE-style) and a light decoder (1 block, width 64)
-# re-inserts mask tokens and predicts the masked pixels; a training step costs
-# 0.46x the mask-token path's (symmim_vit-tiny-p4_mask-token_*, the
-# SimMIM-style encoder).
+# re-inserts mask tokens and predicts the masked pixels; an iteration takes
+# 0.58x the mask-token path's (symmim_vit-tiny-p4_mask-token_*, the
+# SimMIM-style encoder; medians of the two demos' logs, 2026-12-02).
 # symmetric=False (one view order a step: view 1 to the online encoder, view 2
 # to the EMA encoder), 400 iterations: the FLOPs of 200 symmetric steps. The
 # equal-FLOP study (docs/small_scale_study.md) found this beat the symmetric
