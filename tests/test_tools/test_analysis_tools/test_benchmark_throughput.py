@@ -17,7 +17,7 @@ def load():
 
 def test_smoke_mode_measures_all_columns(tmp_path):
     out = tmp_path / 'table.md'
-    names = ['symmim_vit-b', 'symmim_vit-b-mask-token',
+    names = ['symmim_vit-b', 'symmim_vit-b-sym', 'symmim_vit-b-mask-token',
              'symmim_vit-b-device-masks', 'mocov3_vit-b', 'simmim_swin-b']
     rows = load().main(['--smoke', '--device', 'cpu', '--models', *names,
                         '--out', str(out)])
@@ -26,9 +26,11 @@ def test_smoke_mode_measures_all_columns(tmp_path):
         assert r['img_s'] > 0 and r['ms'] > 0 and r['gflop'] > 0
         assert 0 < r['frac'] < 1.5 and math.isnan(r['peak'])
     flops = {r['model']: r['gflop'] for r in rows}
-    # the mask-token path does MoCo v3's work (two views, EMA) plus a decoder;
-    # the visible path encodes half the tokens
-    assert flops['symmim_vit-b-mask-token'] >= flops['mocov3_vit-b']
+    # the configs' one view order a step (symmetric=False): the mask-token
+    # path does half MoCo v3's work (one view per encoder) plus a decoder;
+    # both orders double the work; the visible path encodes half the tokens
+    assert flops['symmim_vit-b-mask-token'] >= flops['mocov3_vit-b'] / 2
+    assert abs(flops['symmim_vit-b-sym'] / flops['symmim_vit-b'] - 2) < 0.05
     assert flops['symmim_vit-b'] < flops['symmim_vit-b-mask-token']
     assert flops['symmim_vit-b-device-masks'] == flops['symmim_vit-b']
     text = out.read_text()
