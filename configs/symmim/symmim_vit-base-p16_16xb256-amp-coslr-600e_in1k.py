@@ -35,7 +35,11 @@
 #     3 seeds) found one order with twice the steps beat both orders on
 #     k-NN, linear probe and 1 %-label fine-tuning, so the default is one
 #     order at twice MoCo v3's epochs (600: the compute of 300 symmetric
-#     ones). Not measured at ImageNet scale. MoCo v3's symmetric recipe:
+#     ones). Not measured at ImageNet scale. Same FLOPs, not same cost
+#     everywhere: the loader still decodes and augments both views every
+#     step, so 600 epochs are twice the data work of 300 (more workers, or
+#     the *_device-aug_* configs), and the 40 warm-up epochs are now 7 % of
+#     the run (MoCo v3's 13 %). MoCo v3's symmetric recipe:
 #     --cfg-options model.symmetric=True train_cfg.max_epochs=300
 #     param_scheduler.1.end=300 param_scheduler.1.T_max=260
 # Single node: bash tools/dist_train.sh configs/symmim/symmim_vit-base-p16_16xb256-amp-coslr-600e_in1k.py 8

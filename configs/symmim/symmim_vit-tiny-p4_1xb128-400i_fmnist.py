@@ -1,7 +1,8 @@
 # CPU demo (README command 1): SymMIM on the 60,000 Fashion-MNIST train images
 # (no labels), a ViT of width 128 / depth 4 / patch 4 at 32 px, then weighted
 # k-NN (k=20) of the frozen class token on the 10,000 test images, before
-# (random init) and after pretraining. About 5-7 minutes on 2 CPU cores.
+# (random init) and after pretraining. 3-5 minutes on 2 CPU cores (3 min 10 s
+# on the idle development machine, 2026-12-02).
 # The default SymMIM design, as in the ImageNet configs: both encoders see only
 # their visible tokens (MAE-style) and a light decoder (1 block, width 64)
 # re-inserts mask tokens and predicts the masked pixels; an iteration takes
@@ -10,8 +11,9 @@
 # symmetric=False (one view order a step: view 1 to the online encoder, view 2
 # to the EMA encoder), 400 iterations: the FLOPs of 200 symmetric steps. The
 # equal-FLOP study (docs/small_scale_study.md) found this beat the symmetric
-# loss over 3 seeds on k-NN, linear probe and 1 %-label fine-tune;
-# model.symmetric=True with max_iters=200 is the previous demo.
+# loss over 3 seeds on k-NN, linear probe and 1 %-label fine-tune. The previous
+# demo (both orders, 200 iterations): git show 23b9a10:configs/symmim/
+# symmim_vit-tiny-p4_1xb128-200i_fmnist.py.
 _base_ = '../_base_/fmnist_demo.py'
 
 img_size = 32

@@ -124,20 +124,23 @@ def report_tables(results: dict, rows) -> str:
                   f' training iterations, {hours:.2f} h of training and '
                   'evaluation as measured (each run under the load of its '
                   'time).']
-    lines += timing_table(results)
+    lines += timing_table(results, rows)
     return '\n'.join(lines) or '(no runs yet)'
 
 
-def timing_table(results: dict) -> list:
+def timing_table(results: dict, rows=None) -> list:
     """Each timed row's s/iter beside its FLOPs, and what the equal-FLOP
     runs cost in seconds: the iterations equal wall clock would give (the
-    symmim-visible row's seconds at the budget)."""
+    symmim-visible row's seconds at the budget, the reference: no table
+    without it)."""
     timing = results.get('timing', {})
-    rows = [(row, main_runs(results, row)) for row in timing]
-    rows = [(row, rs[0], timing[row]['s_per_iter']) for row, rs in rows
-            if rs]
-    ref = next((r['iters'] * s for row, r, s in rows
+    found = [(row, main_runs(results, row)) for row in timing]
+    found = [(row, rs[0], timing[row]['s_per_iter']) for row, rs in found
+             if rs and rs[0].get('flops_per_step')
+             and timing[row].get('s_per_iter', 0) > 0]
+    ref = next((r['iters'] * s for row, r, s in found
                 if row == 'symmim-visible'), None)
+    rows = [f for f in found if rows is None or f[0] in rows]
     if not rows or ref is None:
         return []
     lines = ['', '| timing (idle, in turns) | GFLOP/step | iters at equal '
@@ -197,9 +200,10 @@ def figure(results: dict, rows, path: str = FIGURE) -> None:
                   ha='right', fontsize=8)
     ax.set_ylabel('top-1 (%), Fashion-MNIST test')
     budget = results.get('budget_flops', 0) / 1e12
-    ax.set_title(f'Equal training FLOPs ({budget:.1f} TFLOP: 200 symmim-visible '
-                 "steps, the README demo's 400): mean over seeds, whiskers "
-                 'min-max', fontsize=9)
+    steps = results.get('protocol', {}).get('budget_steps', 0)
+    ax.set_title(f'Equal training FLOPs ({budget:.1f} TFLOP: {steps:g} '
+                 'symmim-visible steps): mean over seeds, whiskers min-max',
+                 fontsize=9)
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path)

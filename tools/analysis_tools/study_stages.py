@@ -80,6 +80,9 @@ def train(job: dict, args) -> dict:
     flops = sf.step_flops(cfg, seed=job['seed'])
     if job['knobs'].get('steps'):  # diagnosis: fixed iterations
         iters = job['knobs']['steps']
+        if not isinstance(iters, int) or iters < 1:
+            raise ValueError(f"knob 'steps' must be a positive int, got "
+                             f'{iters!r}')
     elif args.budget_s is None:
         iters = max(1, int(job['budget_flops'] // flops))
     else:  # wall clock: calibrate s/iter in this process first
@@ -191,8 +194,14 @@ class Study:
         for name, row, extra, ev in DIAGNOSIS:
             if row in self.rows:
                 if extra.get('steps') == 'mae':  # MAE's iterations
-                    extra = dict(extra, steps=self.ensure(
-                        'mae', 0, self.chosen('mae'), ['val'])['iters'])
+                    mae = self.find('mae', 0, clean(self.chosen('mae')))
+                    if mae is None and 'mae' not in self.rows:
+                        print(f"{name}: skipped (needs MAE's seed-0 run; "
+                              'add mae to --rows)', flush=True)
+                        continue
+                    mae = mae or self.ensure('mae', 0, self.chosen('mae'),
+                                             ['val'])
+                    extra = dict(extra, steps=int(mae['iters']))
                 self.ensure(row, 0, dict(self.chosen(row), **extra),
                             ['val', ev])
 

@@ -114,6 +114,14 @@ def test_steps_diagnosis_trains_maes_iterations(monkeypatch, tmp_path):
     assert ('symmim-asymmetric_s0_default', 10) in seen  # 70,000 // 7,000
     run = next(r for r in res['runs'] if r['knobs'] == dict(steps=913))
     assert run['iters'] == 913 and set(run['evals']) == {'val', 'val_ft'}
+    # without MAE's run and without mae in --rows: skipped, MAE not trained
+    res = dict(runs=[], budget_flops=70_000)
+    seen.clear()
+    st.Study(res, args, spawn).stage_diagnose()
+    assert seen == [('symmim-asymmetric_s0_default', 10)]
+    with pytest.raises(ValueError, match="'steps' must be a positive int"):
+        st.train(dict(row='symmim-asymmetric', seed=0, knobs=dict(steps='mae'),
+                      tag='t', budget_flops=1), args)
 
 
 def test_smoke_end_to_end_and_resume(fmnist_root, tmp_path, monkeypatch):
