@@ -37,9 +37,10 @@ def _first(ev: dict, key: str):
 
 
 def main_runs(results, row):
-    """The row's test-split runs at its most-seeded knobs."""
+    """The row's test-split runs at its most-seeded knobs (never the
+    off-budget step-count runs)."""
     runs = [r for r in results['runs'] if r['row'] == row
-            and 'test' in r['evals']]
+            and 'test' in r['evals'] and not r['knobs'].get('steps')]
     if not runs:
         return []
     counts = {}
@@ -47,6 +48,34 @@ def main_runs(results, row):
         counts.setdefault(sr.knob_tag(r['knobs']), []).append(r)
     best = max(counts.values(), key=len)
     return sorted(best, key=lambda r: r['seed'])
+
+
+def steps_table(results: dict) -> list:
+    """The off-budget step-count runs (knob 'steps') on the test split,
+    beside the seeded rows they answer to: MAE (whose iterations they
+    take), the same row at the budget, and the random ViT."""
+    runs = sorted((r for r in results['runs'] if r['knobs'].get('steps')
+                   and 'test' in r['evals']), key=lambda r: r['seed'])
+    if not runs:
+        return []
+    rows = [(f'{runs[0]["row"]} at {runs[0]["knobs"]["steps"]} steps',
+             runs)]
+    rows += [(row, main_runs(results, row)) for row in
+             (runs[0]['row'], 'mae', 'random-init')]
+    lines = ['', '| step-count test (test split) | iters | TFLOP | k-NN cls '
+             '| linear cls | linear mean | 1 % fine-tune | seeds |',
+             '|---|---|---|---|---|---|---|---|']
+    for name, rs in rows:
+        if not rs:
+            continue
+        ev = [r['evals']['test'] for r in rs]
+        lines.append(f'| {name} | {rs[0]["iters"]} | '
+                     f'{rs[0].get("train_flops", 0) / 1e12:.1f} | ' +
+                     ' | '.join(cell([_first(e, k) for e in ev]) for k in
+                                ('knn_cls', 'linear_cls', 'linear_mean',
+                                 'finetune')) +
+                     f' | {",".join(str(r["seed"]) for r in rs)} |')
+    return lines
 
 
 def recipe_table(results: dict) -> list:
@@ -102,6 +131,7 @@ def report_tables(results: dict, rows) -> str:
                              ('knn_cls', 'knn_mean', 'linear_cls',
                               'linear_mean')) + ' |')
     lines += recipe_table(results)
+    lines += steps_table(results)
     diag = [r for r in results['runs'] if set(r['evals']) & {
         'val_ft', 'val_ft_mean'}]
     if diag:

@@ -204,6 +204,10 @@ class Study:
                     extra = dict(extra, steps=int(mae['iters']))
                 self.ensure(row, 0, dict(self.chosen(row), **extra),
                             ['val', ev])
+                if extra.get('steps'):  # seeded on test, beside the table
+                    for seed in self.args.seeds:
+                        self.ensure(row, seed, dict(self.chosen(row),
+                                                    **extra), ['test'])
 
     def stage_seeds(self) -> None:
         for seed in self.args.seeds:

@@ -1,4 +1,5 @@
 import json
+import os
 import os.path as osp
 import sys
 
@@ -92,6 +93,8 @@ def test_steps_diagnosis_trains_maes_iterations(monkeypatch, tmp_path):
 
     def fake_train(cfg, work_dir, name, iters):
         seen.append((name, iters))
+        os.makedirs(work_dir, exist_ok=True)  # the checkpoint, as mmengine
+        open(osp.join(work_dir, f'iter_{iters}.pth'), 'wb').close()
         return 1.0
 
     monkeypatch.setattr(st, '_train', fake_train)
@@ -112,8 +115,20 @@ def test_steps_diagnosis_trains_maes_iterations(monkeypatch, tmp_path):
     # the tune stage never ran: symmim-asymmetric at its default lr
     assert ('symmim-asymmetric_s0_steps=913', 913) in seen
     assert ('symmim-asymmetric_s0_default', 10) in seen  # 70,000 // 7,000
-    run = next(r for r in res['runs'] if r['knobs'] == dict(steps=913))
-    assert run['iters'] == 913 and set(run['evals']) == {'val', 'val_ft'}
+    run = next(r for r in res['runs'] if r['knobs'] == dict(steps=913)
+               and r['seed'] == 0)
+    assert run['iters'] == 913
+    assert set(run['evals']) == {'val', 'val_ft', 'test'}
+    # then seeded on test (seed 0's checkpoint reused, 1 and 2 trained)
+    assert [n for n, i in seen if i == 913] == [
+        'symmim-asymmetric_s0_steps=913', 'symmim-asymmetric_s1_steps=913',
+        'symmim-asymmetric_s2_steps=913']
+    # kept out of the main table, shown in its own beside MAE
+    import study_report as rep
+    assert rep.main_runs(res, 'symmim-asymmetric') == []  # tested: steps only
+    table = '\n'.join(rep.steps_table(res))
+    assert '| symmim-asymmetric at 913 steps | 913 |' in table
+    assert '| 0,1,2 |' in table and '| mae | 913 |' not in table  # no test
     # without MAE's run and without mae in --rows: skipped, MAE not trained
     res = dict(runs=[], budget_flops=70_000)
     seen.clear()
