@@ -36,6 +36,14 @@ def _first(ev: dict, key: str):
     return None
 
 
+def seeded_cells(runs: list, keys) -> str:
+    """One table row's test-split cells: a :func:`cell` per metric key,
+    then the seeds run."""
+    ev = [r['evals']['test'] for r in runs]
+    return ' | '.join([cell([_first(e, k) for e in ev]) for k in keys]
+                      + [','.join(str(r['seed']) for r in runs)])
+
+
 def main_runs(results, row):
     """The row's test-split runs at its most-seeded knobs (never the
     off-budget step-count runs)."""
@@ -66,15 +74,11 @@ def steps_table(results: dict) -> list:
              '| linear cls | linear mean | 1 % fine-tune | seeds |',
              '|---|---|---|---|---|---|---|---|']
     for name, rs in rows:
-        if not rs:
-            continue
-        ev = [r['evals']['test'] for r in rs]
-        lines.append(f'| {name} | {rs[0]["iters"]} | '
-                     f'{rs[0].get("train_flops", 0) / 1e12:.1f} | ' +
-                     ' | '.join(cell([_first(e, k) for e in ev]) for k in
-                                ('knn_cls', 'linear_cls', 'linear_mean',
-                                 'finetune')) +
-                     f' | {",".join(str(r["seed"]) for r in rs)} |')
+        if rs:
+            lines.append(f'| {name} | {rs[0]["iters"]} | '
+                         f'{rs[0].get("train_flops", 0) / 1e12:.1f} | ' +
+                         seeded_cells(rs, ('knn_cls', 'linear_cls',
+                                         'linear_mean', 'finetune')) + ' |')
     return lines
 
 
@@ -108,16 +112,13 @@ def report_tables(results: dict, rows) -> str:
                   'k-NN mean | linear cls | linear mean | 1 % fine-tune | '
                   'seeds |', '|' + '---|' * 11]
         for row, rs in main:
-            ev = [r['evals']['test'] for r in rs]
             gflop = rs[0].get('flops_per_step', 0) / 1e9
             lines.append(
                 f'| {row} | {sr.ENCODER[sr.ROWS[row].family]} | '
                 f'{sr.knob_tag(rs[0]["knobs"])} | {rs[0]["iters"]} | '
-                f'{gflop:.1f} | ' + ' | '.join(
-                    cell([_first(e, k) for e in ev]) for k in
-                    ('knn_cls', 'knn_mean', 'linear_cls', 'linear_mean',
-                     'finetune')) +
-                f' | {",".join(str(r["seed"]) for r in rs)} |')
+                f'{gflop:.1f} | ' + seeded_cells(
+                    rs, ('knn_cls', 'knn_mean', 'linear_cls', 'linear_mean',
+                         'finetune')) + ' |')
     tune = [r for row in rows for r in sr.tune_runs(results, row)]
     if tune:
         lines += ['', '| tuning (seed 0, validation) | knobs | iters | '
@@ -170,13 +171,13 @@ def timing_table(results: dict, rows=None) -> list:
              and timing[row].get('s_per_iter', 0) > 0]
     ref = next((r['iters'] * s for row, r, s in found
                 if row == 'symmim-visible'), None)
-    rows = [f for f in found if rows is None or f[0] in rows]
-    if not rows or ref is None:
+    shown = [f for f in found if rows is None or f[0] in rows]
+    if not shown or ref is None:
         return []
     lines = ['', '| timing (idle, in turns) | GFLOP/step | iters at equal '
              'FLOPs | s/iter | GFLOP/s | s at equal FLOPs | iters at equal '
              'wall clock |', '|---|---|---|---|---|---|---|']
-    for row, r, s in rows:
+    for row, r, s in shown:
         gflop = r['flops_per_step'] / 1e9
         lines.append(f'| {row} | {gflop:.1f} | {r["iters"]} | {s:.3f} | '
                      f'{gflop / s:.0f} | {r["iters"] * s:.0f} | '
@@ -206,25 +207,27 @@ def figure(results: dict, rows, path: str = FIGURE) -> None:
     keys = (('knn', 'k-NN'), ('linear', 'linear probe'),
             ('finetune', '1 % fine-tune'))
 
-    def value(ev, key, rs):
+    reads = {row: readout(rs) for row, rs in main}
+
+    def value(ev, key, row):
         return ev[key] if key == 'finetune' else _first(
-            ev, f'{key}_{readout(rs)}')
+            ev, f'{key}_{reads[row]}')
     fig, ax = plt.subplots(figsize=(max(6, 1.1 * len(main)), 4), dpi=120)
     width = 0.27
     for j, (key, label) in enumerate(keys):
-        vals = [[value(r['evals']['test'], key, rs) for r in rs]
-                for _, rs in main]
+        vals = [[value(r['evals']['test'], key, row) for r in rs]
+                for row, rs in main]
         means = [statistics.mean(v) for v in vals]
         err = [[m - min(v) for m, v in zip(means, vals)],
                [max(v) - m for m, v in zip(means, vals)]]
         ax.bar([i + (j - 1) * width for i in range(len(main))], means, width,
                yerr=err, capsize=2, label=label)
-    lo = min(value(r['evals']['test'], k, rs) for _, rs in main
+    lo = min(value(r['evals']['test'], k, row) for row, rs in main
              for r in rs for k, _ in keys)
     ax.set_ylim(max(0, lo - 5), None)
     ax.set_xticks(range(len(main)), [f'{row} ({len(rs)} seed'
                                      + ('s' if len(rs) > 1 else '')
-                                     + (', patch mean)' if readout(rs) ==
+                                     + (', patch mean)' if reads[row] ==
                                         'mean' else ')')
                                      for row, rs in main], rotation=30,
                   ha='right', fontsize=8)

@@ -202,12 +202,11 @@ class Study:
                     mae = mae or self.ensure('mae', 0, self.chosen('mae'),
                                              ['val'])
                     extra = dict(extra, steps=int(mae['iters']))
-                self.ensure(row, 0, dict(self.chosen(row), **extra),
-                            ['val', ev])
+                knobs = dict(self.chosen(row), **extra)
+                self.ensure(row, 0, knobs, ['val', ev])
                 if extra.get('steps'):  # seeded on test, beside the table
                     for seed in self.args.seeds:
-                        self.ensure(row, seed, dict(self.chosen(row),
-                                                    **extra), ['test'])
+                        self.ensure(row, seed, knobs, ['test'])
 
     def stage_seeds(self) -> None:
         for seed in self.args.seeds:
