@@ -63,14 +63,14 @@ from typing import Dict, List, Optional, Union
 import torch
 import torch.nn as nn
 
-from mmpretrain.models.heads import MAEPretrainHead
 from mmpretrain.models.selfsup.base import BaseSelfSupervisor
 from mmpretrain.registry import MODELS, TRANSFORMS
 from mmpretrain.structures import DataSample
 from ..utils import ForeachCosineEMA
 from ..utils.patches import from_patches, patch_mean_std, to_patches
-
-ENCODER_INPUTS = ('mask_token', 'visible')
+from .symmim_checks import (ENCODER_INPUTS, check_encoder_input,  # noqa: F401
+                            check_mim_parts)
+from .symmim_masks import draw_step_masks
 
 
 @MODELS.register_module()
@@ -142,13 +142,11 @@ class SymMIM(BaseSelfSupervisor):
             pretrained=pretrained,
             data_preprocessor=data_preprocessor,
             init_cfg=init_cfg)
-        if encoder_input not in ENCODER_INPUTS:
-            raise ValueError(f'SymMIM: `encoder_input` must be one of '
-                             f'{ENCODER_INPUTS}, got {encoder_input!r}')
+        check_encoder_input(encoder_input)
         self.encoder_input = encoder_input
         self.mim_neck = MODELS.build(mim_neck)
         self.mim_head = MODELS.build(mim_head)
-        self._check_mim_parts()
+        check_mim_parts(encoder_input, self.backbone, self.mim_head)
         self.mim_loss_weight = mim_loss_weight
         self.con_loss_weight = con_loss_weight
         self.symmetric = symmetric
@@ -161,30 +159,6 @@ class SymMIM(BaseSelfSupervisor):
             momentum=base_momentum,
             end_momentum=end_momentum)
 
-    def _check_mim_parts(self) -> None:
-        """The decoder, head and backbone must fit ``encoder_input``."""
-        visible = self.encoder_input == 'visible'
-        uses_token = getattr(self.backbone, 'mask_token', None) is not None
-        if visible and uses_token:
-            raise ValueError(
-                "SymMIM(encoder_input='visible') never uses the backbone's "
-                "mask token (DDP would stop on the unused parameter): set "
-                "backbone=dict(use_mask_token=False)")
-        if not visible and not uses_token:
-            raise ValueError("SymMIM(encoder_input='mask_token') needs "
-                             'backbone=dict(use_mask_token=True)')
-        is_mae = isinstance(self.mim_head, MAEPretrainHead)
-        if visible != is_mae:
-            raise ValueError(
-                f"SymMIM(encoder_input={self.encoder_input!r}) needs "
-                f"mim_head={'MAEPretrainHead' if visible else 'SimMIMHead'} "
-                f"(and mim_neck="
-                f"{'SymMIMDecoder' if visible else 'SimMIMLinearDecoder'}), "
-                f'got {type(self.mim_head).__name__}')
-        if is_mae and self.mim_head.norm_pix:
-            raise ValueError('SymMIM: set norm_target=True instead of '
-                             'mim_head.norm_pix (one switch for both paths)')
-
     def _online_encoder(self) -> nn.ModuleDict:
         """The modules the EMA tracks: backbone and projector."""
         return nn.ModuleDict(dict(backbone=self.backbone, neck=self.neck))
@@ -194,47 +168,11 @@ class SymMIM(BaseSelfSupervisor):
         return self.backbone(inputs)
 
     # ---------------------------------------------------------------- steps
-    @staticmethod
-    def _masks(data_samples: List[DataSample], key: str,
-               num_views: int) -> torch.Tensor:
-        """Stack per-sample masks into ``(V, B, h, w)``.
-
-        Each sample holds ``(V, h, w)`` (one mask per view, as
-        :class:`SymmetricMaskGenerator` writes) or ``(h, w)``, which is shared
-        by all views (e.g. mmpretrain's ``SimMIMMaskGenerator``).
-        """
-        if not all(key in ds for ds in data_samples):
-            hint = ('SymmetricMaskGenerator(...)' if key == 'mask' else
-                    "SymmetricMaskGenerator(ema_scale=...) and "
-                    "PackInputs(algorithm_keys=['ema_mask'])")
-            raise KeyError(f'SymMIM needs `{key}` in every data sample: add '
-                           f'{hint} to the train pipeline')
-        masks = torch.stack([ds.get(key) for ds in data_samples])
-        if masks.dim() == 3:  # one (h, w) mask per sample: shared by views
-            masks = masks.unsqueeze(1).expand(-1, num_views, -1, -1)
-        if masks.shape[1] != num_views:
-            raise ValueError(f'SymMIM: `{key}` holds {masks.shape[1]} view(s) '
-                             f'per sample but the batch has {num_views}')
-        return masks.transpose(0, 1)
-
     def draw_masks(self, x: torch.Tensor, data_samples: List[DataSample]):
         """Online and EMA masks, each ``(2, B, h, w)`` (EMA: None if the
-        momentum encoder sees full views)."""
-        if self.mask_generator is None:
-            masks = self._masks(data_samples, 'mask', 2)
-            ema = (self._masks(data_samples, 'ema_mask', 2)
-                   if self.ema_masked else None)
-            return masks, ema
-        if data_samples and 'mask' in data_samples[0]:
-            raise ValueError(
-                'SymMIM: masks come both from the data pipeline and from '
-                '`mask_generator`; remove one of them')
-        masks, ema = self.mask_generator.draw(x.shape[0], 2, x.device)
-        if self.ema_masked and ema is None:
-            raise ValueError('SymMIM(ema_masked=True) needs `ema_scale` in '
-                             '`mask_generator`')
-        return masks.transpose(0, 1), (ema.transpose(0, 1)
-                                       if self.ema_masked else None)
+        momentum encoder sees full views); see :mod:`.symmim_masks`."""
+        return draw_step_masks(self.mask_generator, self.ema_masked, x,
+                               data_samples)
 
     def patch_targets(self, images: torch.Tensor) -> torch.Tensor:
         """Pixel targets ``(B, C, H, W)``; per-patch normalised if asked."""
