@@ -42,6 +42,15 @@ if __name__ == '__main__':
         version='0.1.0',
         description='SymMIM and MixMask self-supervised pretraining for '
         'OpenMMLab',
+        license='Apache License 2.0',
+        classifiers=[
+            'Development Status :: 3 - Alpha',
+            'License :: OSI Approved :: Apache Software License',
+            'Operating System :: POSIX :: Linux',
+            'Programming Language :: Python :: 3',
+            'Programming Language :: Python :: 3.11',
+            'Topic :: Scientific/Engineering :: Artificial Intelligence',
+        ],
         packages=find_packages(include=['mmsymmim', 'mmsymmim.*']),
         package_data={
             'mmsymmim': ['.mim/configs/**/*.py', '.mim/tools/**/*.py',

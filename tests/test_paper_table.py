@@ -1,5 +1,5 @@
-"""The README's SymMIM table ("Where we follow the paper and where we chose")
-against the code.
+"""The SymMIM table of docs/symmim.md ("Where we follow the paper and where
+we chose") against the code.
 
 Every ``key=value`` code span of its "ours" column is read back from the
 ViT-B config (or from the config file a cell names), every ``key=value`` of
@@ -23,10 +23,10 @@ import torch.nn.functional as F
 from mmengine.config import Config, DictAction
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-README = osp.join(REPO, 'README.md')
+DOC = osp.join(REPO, 'docs', 'symmim.md')
 VIT_B = osp.join(REPO, 'configs/symmim/'
                  'symmim_vit-base-p16_16xb256-amp-coslr-600e_in1k.py')
-HEADING = '### Where we follow the paper and where we chose'
+HEADING = '## Where we follow the paper and where we chose'
 
 # The points the table must cover (issue 22), in its order.
 POINTS = [
@@ -53,9 +53,9 @@ KEY_VALUE = re.compile(r'^([A-Za-z_][\w.]*)=(\S.*)$')
 
 # ------------------------------------------------------------------ parsing
 def table() -> dict:
-    """``{point: (paper, ours, other)}`` from the README."""
-    text = open(README).read()
-    assert HEADING in text, f'README lost the heading {HEADING!r}'
+    """``{point: (paper, ours, other)}`` from docs/symmim.md."""
+    text = open(DOC).read()
+    assert HEADING in text, f'docs/symmim.md lost the heading {HEADING!r}'
     rows, started = {}, False
     for line in text[text.index(HEADING):].splitlines()[1:]:
         if not line.startswith('|'):
@@ -104,7 +104,7 @@ def spans(cell: str, default: str = VIT_B):
             assert osp.isfile(path), f'no config {span}'
         elif KEY_VALUE.match(span):
             key, value = parse_option(span)
-            assert '.' in key, (f'`{span}` in the README table: write the '
+            assert '.' in key, (f'`{span}` in the docs/symmim.md table: write the '
                                 'full --cfg-options key')
             out.append((path, key, value))
     return out
@@ -196,7 +196,7 @@ def test_ours_matches_the_config(point):
         cfg = cfgs.setdefault(path, config(path))
         actual = lookup(cfg, key)
         assert same(actual, value), (
-            f'README SymMIM table, row {point!r}: says {key}={value!r} but '
+            f'docs/symmim.md SymMIM table, row {point!r}: says {key}={value!r} but '
             f'{osp.relpath(path, REPO)} has {actual!r}: update the row')
 
 
@@ -246,7 +246,7 @@ def board(h, w, k, phase):
 
 
 def other_option(point: str, field: str) -> dict:
-    """The README's option for ``field`` in the row's "other reading"."""
+    """The table's option for ``field`` in the row's "other reading"."""
     opts = {key: value for _, key, value in spans(ROWS[point][2])
             if key.endswith('.' + field)}
     assert len(opts) == 1, f'{point}: no single option for {field}'
@@ -259,7 +259,7 @@ def other_option(point: str, field: str) -> dict:
 ])
 def test_board_and_the_papers_fixed_board(point, field, scale_field):
     """Default: the formula with k and a phase drawn per mask (both phases
-    seen when 'random'). The README's option (phase 0): always the printed
+    seen when 'random'). The table's option (phase 0): always the printed
     board, (floor(i/k) + floor(j/k)) mod 2 = 1."""
     torch.manual_seed(0)
     gen, gen_cfg = mask_generator()
@@ -311,10 +311,10 @@ def test_vit_b_builds_what_the_table_says():
         assert len(model.mim_neck.decoder_blocks) == neck.decoder_depth
         assert (model.mim_neck.decoder_embed.out_features ==
                 neck.decoder_embed_dim)
-        readme = open(README).read()
+        doc = open(DOC).read()
         blocks = 'block' if neck.decoder_depth == 1 else 'blocks'
         assert (f'{neck.decoder_depth} {blocks} of width '
-                f'{neck.decoder_embed_dim} in the ViT-B config') in readme
+                f'{neck.decoder_embed_dim} in the ViT-B config') in doc
     assert model.encoder_input == cfg.model.encoder_input
     assert model.symmetric == cfg.model.symmetric
     assert model.norm_target == cfg.model.norm_target
@@ -428,8 +428,8 @@ def test_loss_as_it_acts_and_pairing(hub):
              'InfoNCE(q1, k2)')
     formula = f'L = {model.mim_loss_weight:g} L_mim + {effective:g} {terms}'
     assert f'`{formula}`' in ROWS['loss weights as they act'][1]
-    readme = open(README).read()
-    assert (f'w_con x {cfg.model.head.loss.loss_weight:g}') in readme
+    doc = open(DOC).read()
+    assert (f'w_con x {cfg.model.head.loss.loss_weight:g}') in doc
     if model.symmetric:
         assert ('L_con = InfoNCE(q1, k2) + InfoNCE(q2, k1)'
                 in ROWS['symmetric loss'][1])
