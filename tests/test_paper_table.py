@@ -104,8 +104,8 @@ def spans(cell: str, default: str = VIT_B):
             assert osp.isfile(path), f'no config {span}'
         elif KEY_VALUE.match(span):
             key, value = parse_option(span)
-            assert '.' in key, (f'`{span}` in the docs/symmim.md table: write the '
-                                'full --cfg-options key')
+            assert '.' in key, (f'`{span}` in the docs/symmim.md table: '
+                                'write the full --cfg-options key')
             out.append((path, key, value))
     return out
 
@@ -196,8 +196,9 @@ def test_ours_matches_the_config(point):
         cfg = cfgs.setdefault(path, config(path))
         actual = lookup(cfg, key)
         assert same(actual, value), (
-            f'docs/symmim.md SymMIM table, row {point!r}: says {key}={value!r} but '
-            f'{osp.relpath(path, REPO)} has {actual!r}: update the row')
+            f'docs/symmim.md SymMIM table, row {point!r}: says '
+            f'{key}={value!r} but {osp.relpath(path, REPO)} has {actual!r}: '
+            'update the row')
 
 
 def row_config(point: str) -> str:
