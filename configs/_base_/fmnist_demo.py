@@ -48,6 +48,32 @@ knn_loader = dict(
             dict(type='Resize', scale=(img_size, img_size)),
             dict(type='PackInputs'),
         ]))
+# What mmpretrain's inferencers read (FeatureExtractor,
+# ImageRetrievalInferencer: test_dataloader.dataset.pipeline; see
+# docs/inference.md): short side to img_size, centre crop, so images of any
+# size give the demo's input (the square Fashion-MNIST images get exactly the
+# k-NN loader's Resize). Normalisation is the model's data_preprocessor.
+# Training never reads these keys; test_cfg / test_evaluator only because
+# mmengine's Runner takes the three test_* keys together: a pretraining
+# model has no test step (its evaluation is the k-NN report below).
+test_pipeline = [
+    dict(type='ResizeEdge', scale=img_size, edge='short'),
+    dict(type='CenterCrop', crop_size=img_size),
+    dict(type='PackInputs'),
+]
+test_dataloader = dict(
+    batch_size=500,
+    num_workers=0,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    collate_fn=dict(type='default_collate'),
+    dataset=dict(
+        type='FashionMNISTIDX',
+        data_root=data_root,
+        split='test',
+        pipeline=test_pipeline))
+test_cfg = dict()
+test_evaluator = []
+
 custom_hooks = [
     dict(
         type='KNNEvalHook',

@@ -3,7 +3,10 @@
 # (mmpretrain's BYOL recipe). MixMask as in the MoCo v2 config (grid 8,
 # ratio 0.5, block mask, per-sample lambda). The paper reports BYOL results
 # but its public code covers MoCo only: this term is our implementation.
-_base_ = 'mmpretrain::byol/byol_resnet50_16xb256-coslr-200e_in1k.py'
+_base_ = [
+    'mmpretrain::byol/byol_resnet50_16xb256-coslr-200e_in1k.py',
+    '../_base_/inference_224px.py',  # test pipeline for the inferencers
+]
 custom_imports = dict(imports=['mmsymmim'], allow_failed_imports=False)
 
 model = dict(

@@ -5,7 +5,10 @@
 # MixMask: 8 x 8 grid, block mask, fill ratio 0.5, partner = reversed batch.
 # Differs from the published code in one default: one mask and lambda per
 # image (per_sample=True); set per_sample=False for one per batch.
-_base_ = 'mmpretrain::mocov2/mocov2_resnet50_8xb32-coslr-200e_in1k.py'
+_base_ = [
+    'mmpretrain::mocov2/mocov2_resnet50_8xb32-coslr-200e_in1k.py',
+    '../_base_/inference_224px.py',  # test pipeline for the inferencers
+]
 custom_imports = dict(imports=['mmsymmim'], allow_failed_imports=False)
 
 model = dict(

@@ -4,7 +4,10 @@
 # term on the first view against the momentum keys of the second. MixMask as
 # in the MoCo v2 config. Neither paper ran this pairing: it is the proof that
 # adding MixMask to a framework is a short class (MixMaskMoCoV3).
-_base_ = 'mmpretrain::mocov3/mocov3_resnet50_8xb512-amp-coslr-100e_in1k.py'
+_base_ = [
+    'mmpretrain::mocov3/mocov3_resnet50_8xb512-amp-coslr-100e_in1k.py',
+    '../_base_/inference_224px.py',  # test pipeline for the inferencers
+]
 custom_imports = dict(imports=['mmsymmim'], allow_failed_imports=False)
 
 model = dict(

@@ -2,7 +2,10 @@
 # 8 GPUs x 32, SGD lr 0.05 with the predictor's lr fixed (mmpretrain's
 # SimSiam recipe). MixMask as in the MoCo v2 config; our implementation of the
 # term (no public code for SimSiam).
-_base_ = 'mmpretrain::simsiam/simsiam_resnet50_8xb32-coslr-200e_in1k.py'
+_base_ = [
+    'mmpretrain::simsiam/simsiam_resnet50_8xb32-coslr-200e_in1k.py',
+    '../_base_/inference_224px.py',  # test pipeline for the inferencers
+]
 custom_imports = dict(imports=['mmsymmim'], allow_failed_imports=False)
 
 model = dict(

@@ -43,7 +43,10 @@
 #     --cfg-options model.symmetric=True train_cfg.max_epochs=300
 #     param_scheduler.1.end=300 param_scheduler.1.T_max=260
 # Single node: bash tools/dist_train.sh configs/symmim/symmim_vit-base-p16_16xb256-amp-coslr-600e_in1k.py 8
-_base_ = 'mmpretrain::mocov3/mocov3_vit-base-p16_16xb256-amp-coslr-300e_in1k.py'
+_base_ = [
+    'mmpretrain::mocov3/mocov3_vit-base-p16_16xb256-amp-coslr-300e_in1k.py',
+    '../_base_/inference_224px.py',  # test pipeline for the inferencers
+]
 custom_imports = dict(imports=['mmsymmim'], allow_failed_imports=False)
 
 img_size = 224
@@ -77,8 +80,10 @@ model = dict(
     symmetric=False,  # one view order a step (header)
     ema_masked=True,
     norm_target=False,
+    # out_type='raw': extract_feat (FeatureExtractor, k-NN) gives the class
+    # token and the patch tokens after the final norm; training never reads it
     backbone=dict(type='SymMIMViT', stop_grad_conv1=False,
-                  use_mask_token=False),
+                  use_mask_token=False, out_type='raw'),
     # MoCoV3Head's math with the labels made on the device (no host sync)
     head=dict(type='FastMoCoV3Head'),
     mim_neck=dict(

@@ -53,6 +53,9 @@ model = dict(
             feedforward_channels=embed_dims * 4),
         img_size=img_size,
         patch_size=patch_size,
+        # extract_feat (FeatureExtractor, k-NN) gives the class token and
+        # the patch tokens after the final norm; training never reads it
+        out_type='raw',
         use_mask_token=False),
     neck=dict(
         type='NonLinearNeck',

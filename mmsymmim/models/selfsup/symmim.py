@@ -239,9 +239,11 @@ class SymMIM(BaseSelfSupervisor):
         x = torch.cat(views)
         if masks is None:
             cls = ema['backbone'](x)[0]
+            if cls.dim() == 3:  # out_type='raw': the class token comes first
+                cls = cls[:, 0]
             if cls.dim() != 2:
                 raise ValueError('SymMIM(ema_masked=False) needs the backbone '
-                                 "out_type='cls_token'")
+                                 "out_type='cls_token' or 'raw'")
         elif self.encoder_input == 'visible':
             cls = ema['backbone'].forward_visible(x, torch.cat(masks))[0][:, 0]
         else:

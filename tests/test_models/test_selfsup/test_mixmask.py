@@ -153,3 +153,12 @@ def test_head_without_weights_is_refused():
     with pytest.raises(ValueError, match='MixMaskBYOL.*weight.*'
                        'WeightedLatentPredictHead'):
         MODELS.build(cfg)
+
+
+def test_extract_feat_pools_the_last_stage():
+    """FeatureExtractor / k-NN read one vector per image: the map pooled."""
+    model = MODELS.build(moco_cfg()).eval()
+    x = torch.randn(3, 3, 32, 32)
+    feat = model.extract_feat(x)
+    assert isinstance(feat, tuple) and feat[0].shape == (3, FEAT)
+    torch.testing.assert_close(feat[0], model.backbone(x)[-1].mean((2, 3)))

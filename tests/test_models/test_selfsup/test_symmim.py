@@ -109,12 +109,12 @@ def test_extract_feat_ignores_masks(fmnist_root):
     model = build(tiny_cfg())
     model.eval()
     x = torch.randn(3, 3, 32, 32)
-    feat = model.extract_feat(x)
-    assert isinstance(feat, tuple) and feat[0].shape == (3, 64)
+    feat = model.extract_feat(x)  # out_type='raw': class + patch tokens
+    assert isinstance(feat, tuple) and feat[0].shape == (3, 65, 64)
     full = model.backbone(x, torch.zeros(3, 8, 8, dtype=torch.bool))
-    torch.testing.assert_close(full[:, 0], feat[0])
+    torch.testing.assert_close(full, feat[0])
     masked = model.backbone(x, torch.ones(3, 8, 8, dtype=torch.bool))
-    assert not torch.allclose(masked[:, 0], feat[0])
+    assert not torch.allclose(masked[:, 0], feat[0][:, 0])
 
 
 def test_missing_masks_raise(fmnist_root, hub):
