@@ -42,10 +42,13 @@ if __name__ == '__main__':
         version='0.1.0',
         description='SymMIM and MixMask self-supervised pretraining for '
         'OpenMMLab',
-        license='Apache License 2.0',
+        # PEP 639: an SPDX expression (setuptools >= 77, which setup.sh
+        # pins) instead of a 'License ::' classifier, which setuptools 77+
+        # deprecates and refuses beside an expression
+        license_expression='Apache-2.0',
+        license_files=['LICENSE'],
         classifiers=[
             'Development Status :: 3 - Alpha',
-            'License :: OSI Approved :: Apache Software License',
             'Operating System :: POSIX :: Linux',
             'Programming Language :: Python :: 3',
             'Programming Language :: Python :: 3.11',
