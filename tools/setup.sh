@@ -90,9 +90,10 @@ fi
 
 # 4. The rest of the stack. mmseg 1.2.2 imports ftfy and regex without declaring them.
 #    pytest-xdist: README command 2 runs the suite on 2 workers (`-n 2`).
+#    scikit-learn: t-SNE for the embedding map of tools/visualization/visualize_neighbours.py.
 "${PIP[@]}" -q "mmcv==$MMCV" "mmengine==$MMENGINE" "mmpretrain==$MMPRETRAIN" "mmdet==$MMDET" \
   "mmsegmentation==$MMSEG" "timm==$TIMM" "kornia==$KORNIA" ftfy regex pytest pytest-xdist \
-  tensorboard click colorama model-index pandas requests rich tabulate
+  tensorboard click colorama model-index pandas requests rich tabulate scikit-learn
 # openmim (`mim train mmsymmim ...`) without its dependency opendatalab: that pulls
 # openxlab, which pins setuptools~=60.2 (torch needs >=77), requests, rich, tqdm and
 # packaging back; `mim train` never imports them (`pip check` will name the gap).
