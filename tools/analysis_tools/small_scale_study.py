@@ -5,6 +5,9 @@ fine-tuning. Protocol and results: docs/small_scale_study.md.
 
     .venv/bin/python tools/analysis_tools/small_scale_study.py            # all
     .venv/bin/python tools/analysis_tools/small_scale_study.py --stage tune
+    # the budget curves (3x, 10x), two niced single-thread streams
+    nice -n 10 .venv/bin/python tools/analysis_tools/small_scale_study.py \
+        --stage curves --budgets 1 3 10 --streams 2
 
 Budget. Every trained run gets the same training FLOPs: ``--budget-steps``
 (default 200) steps of ``symmim-visible`` (the symmetric SymMIM step: 200 of
@@ -22,13 +25,17 @@ holds): ``tune`` (ViT rows, lr x 0.5 / 1 / 2, seed 0, validation split),
 scored by the validation fine-tune), ``resnet-recipe`` (a MoCo v2 recipe
 that beats the random ResNet), ``tune`` again (now the ResNet rows), then
 ``seeds`` (every row at its chosen lr, test split, seed by seed: all rows of
-seed 0 first, so a stopped study still holds one whole table). ``timing``
+seed 0 first, so a stopped study still holds one whole table), ``curves``
+(the same protocol at 3x and 10x the budget: study_curves.py). ``timing``
 measures s/iter per row, rows in turns (run it on an idle machine).
 A run is trained once and evaluated as the stages ask (its checkpoint stays
-in the work dir); the JSON is written atomically after every run.
+in the work dir); the JSON is written atomically after every run. A run
+interrupted mid-way (a session's end) resumes from its last checkpoint
+(every 200 iterations) when the study is started again.
 """
 import argparse
 import json
+import os
 import os.path as osp
 import subprocess
 import sys
@@ -40,11 +47,11 @@ import study_rows as sr  # noqa: E402
 import study_stages as st  # noqa: E402
 
 OUT = osp.join(sr.REPO, 'docs/small_scale_study_flops.json')
-STAGES = ('all', 'tune', 'diagnose', 'seeds', 'resnet-recipe', 'timing',
-          'report')
+STAGES = ('all', 'tune', 'diagnose', 'seeds', 'resnet-recipe', 'curves',
+          'timing', 'report')
 # every row tuned before any is seeded; the ResNet rows are tuned once the
 # recipe search has found a MoCo v2 recipe
-ALL = ('tune', 'diagnose', 'resnet-recipe', 'tune', 'seeds')
+ALL = ('tune', 'diagnose', 'resnet-recipe', 'tune', 'seeds', 'curves')
 
 
 def parse_args(argv=None):
@@ -55,6 +62,16 @@ def parse_args(argv=None):
     p.add_argument('--budget-steps', type=float, default=200.,
                    help='training FLOPs per run, in steps of symmim-visible '
                    '(symmetric SymMIM; 200 = the demo\'s 400 steps)')
+    p.add_argument('--budgets', nargs='+', type=float, default=[1., 3., 10.],
+                   help='--stage curves: the budgets to run, as multiples of '
+                   '--budget-steps (study_curves.PLAN says which rows and '
+                   'seeds each has)')
+    p.add_argument('--streams', type=int, default=1,
+                   help='runs at once (--stage seeds / curves): N processes '
+                   'of one thread each, niced to --nice; results merged into '
+                   'the one JSON')
+    p.add_argument('--nice', type=int, default=10,
+                   help='niceness of the runs with --streams > 1')
     p.add_argument('--budget-s', type=float, default=None,
                    help='equal wall clock instead of equal FLOPs (idle '
                    'machines, GPUs)')
@@ -82,6 +99,11 @@ def parse_args(argv=None):
     if args.budget_steps <= 0 or (args.budget_s is not None
                                   and args.budget_s <= 0):
         p.error('--budget-steps and --budget-s must be positive')
+    if args.streams < 1 or min(args.budgets) <= 0:
+        p.error(f'--streams must be >= 1 and --budgets positive, got '
+                f'{args.streams} and {args.budgets}')
+    if args.streams > 1 and not args.threads:
+        args.threads = 1  # N streams of one thread each
     small = 'work_dirs/small_scale_smoke' if args.smoke else None
     args.work_dir = args.work_dir or osp.join(
         sr.REPO, small or 'work_dirs/small_scale_flops')
@@ -111,7 +133,11 @@ def spawn(job: dict, args) -> dict:
     cmd = [sys.executable, osp.abspath(__file__), '--job', json.dumps(job),
            '--job-out', path, '--work-dir', args.work_dir, '--results',
            args.results, *job_flags(args)]
-    proc = subprocess.run(cmd, cwd=sr.REPO, capture_output=True, text=True)
+    niced = (lambda: os.setpriority(  # noqa: E731
+        os.PRIO_PROCESS, 0, max(args.nice, os.getpriority(os.PRIO_PROCESS, 0)))
+    ) if args.streams > 1 else None
+    proc = subprocess.run(cmd, cwd=sr.REPO, capture_output=True, text=True,
+                          preexec_fn=niced)
     if proc.returncode:
         raise RuntimeError(f'{job["tag"]} failed:\n{proc.stderr[-3000:]}')
     with open(path) as f:
@@ -136,12 +162,22 @@ def main(argv=None):
         mmengine.dump(res, args.job_out, indent=1)
         return res
     import mmsymmim  # noqa: F401  (atomic mmengine.dump)
+    from filelock import FileLock, Timeout  # a dependency of torch
     mmengine.mkdir_or_exist(args.work_dir)
-    results = load_results(args)
-    study = st.Study(results, args, spawn)
-    stages = ALL if args.stage == 'all' else [args.stage]
-    for stage in stages:
-        study.run_stage(stage)
+    lock = FileLock(args.results + '.lock')
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise SystemExit(f'another study process is writing {args.results} '
+                         f'(lock {lock.lock_file}); wait for it or stop it')
+    try:
+        results = load_results(args)
+        study = st.Study(results, args, spawn)
+        stages = ALL if args.stage == 'all' else [args.stage]
+        for stage in stages:
+            study.run_stage(stage)
+    finally:
+        lock.release()
     print(st.report_tables(results, args.rows))
     return results
 

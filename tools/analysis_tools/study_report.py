@@ -8,6 +8,7 @@ import study_rows as sr
 
 DOC = osp.join(sr.REPO, 'docs/small_scale_study.md')
 FIGURE = osp.join(sr.REPO, 'docs/small_scale_study.png')
+CURVES = osp.join(sr.REPO, 'docs/small_scale_study_curves.png')
 BEGIN, END = '<!-- study:begin -->', '<!-- study:end -->'
 
 
@@ -45,10 +46,11 @@ def seeded_cells(runs: list, keys) -> str:
 
 
 def main_runs(results, row):
-    """The row's test-split runs at its most-seeded knobs (never the
-    off-budget step-count runs)."""
+    """The row's 1x test-split runs at its most-seeded knobs (never the
+    off-budget step-count runs, nor the curves' other budgets)."""
     runs = [r for r in results['runs'] if r['row'] == row
-            and 'test' in r['evals'] and not r['knobs'].get('steps')]
+            and 'test' in r['evals'] and not r['knobs'].get('steps')
+            and sr.budget_of(r) == 1]
     if not runs:
         return []
     counts = {}
@@ -58,27 +60,38 @@ def main_runs(results, row):
     return sorted(best, key=lambda r: r['seed'])
 
 
+# the rows an equal-steps group answers to: the peer whose iterations it
+# takes, and the random encoder of its family
+STEP_PEERS = {'symmim-asymmetric': ('mae', 'random-init'),
+              'mixmask-mocov2': ('mocov2', 'random-init-resnet')}
+
+
 def steps_table(results: dict) -> list:
-    """The off-budget step-count runs (knob 'steps') on the test split,
-    beside the seeded rows they answer to: MAE (whose iterations they
-    take), the same row at the budget, and the random ViT."""
+    """The off-budget step-count runs (knob 'steps') on the test split, a
+    group per (row, steps), beside the seeded rows they answer to: the same
+    row at the budget, the peer whose iterations they take (SymMIM: MAE;
+    MixMask: MoCo v2) and the random encoder."""
     runs = sorted((r for r in results['runs'] if r['knobs'].get('steps')
                    and 'test' in r['evals']), key=lambda r: r['seed'])
-    if not runs:
+    groups = {}
+    for r in runs:
+        groups.setdefault((r['row'], r['knobs']['steps']), []).append(r)
+    if not groups:
         return []
-    rows = [(f'{runs[0]["row"]} at {runs[0]["knobs"]["steps"]} steps',
-             runs)]
-    rows += [(row, main_runs(results, row)) for row in
-             (runs[0]['row'], 'mae', 'random-init')]
     lines = ['', '| step-count test (test split) | iters | TFLOP | k-NN cls '
              '| linear cls | linear mean | 1 % fine-tune | seeds |',
              '|---|---|---|---|---|---|---|---|']
-    for name, rs in rows:
-        if rs:
-            lines.append(f'| {name} | {rs[0]["iters"]} | '
-                         f'{rs[0].get("train_flops", 0) / 1e12:.1f} | ' +
-                         seeded_cells(rs, ('knn_cls', 'linear_cls',
-                                         'linear_mean', 'finetune')) + ' |')
+    for (row, steps), rs in groups.items():
+        rows = [(f'{row} at {steps} steps', rs)] + [
+            (r, main_runs(results, r)) for r in
+            (row, *STEP_PEERS.get(row, ()))]
+        for name, group in rows:
+            if group:
+                lines.append(f'| {name} | {group[0]["iters"]} | '
+                             f'{group[0].get("train_flops", 0) / 1e12:.1f} | '
+                             + seeded_cells(group, ('knn_cls', 'linear_cls',
+                                                    'linear_mean',
+                                                    'finetune')) + ' |')
     return lines
 
 
@@ -156,6 +169,8 @@ def report_tables(results: dict, rows) -> str:
                   'evaluation as measured (each run under the load of its '
                   'time).']
     lines += timing_table(results, rows)
+    import study_curves as sc
+    lines += sc.curves_table(results)
     return '\n'.join(lines) or '(no runs yet)'
 
 
@@ -244,7 +259,7 @@ def figure(results: dict, rows, path: str = FIGURE) -> None:
 
 
 def write_report(results: dict, rows, doc: str = DOC,
-                 figure_path: str = FIGURE) -> None:
+                 figure_path: str = FIGURE, curves_path: str = CURVES) -> None:
     """Replace the doc's marked block with the tables; draw the figure."""
     with open(doc) as f:
         text = f.read()
@@ -257,3 +272,6 @@ def write_report(results: dict, rows, doc: str = DOC,
                 + END + tail)
     if any(main_runs(results, row) for row in rows):
         figure(results, rows, figure_path)
+    import study_curves as sc
+    if len(sc.budgets_of(results)) > 1:
+        sc.curves_figure(results, curves_path)

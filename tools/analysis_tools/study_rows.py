@@ -41,7 +41,7 @@ LR_GRID = (0.5, 1.0, 2.0)
 SYMMIM_KNOBS = ('lr', 'w_con', 'norm_target', 'decoder_depth', 'momentum',
                 'steps')
 RESNET_KNOBS = ('lr', 'momentum', 'queue_len', 'crop_min', 'temperature',
-                'bn_splits')
+                'bn_splits', 'steps')
 
 # family: 'vit', 'resnet' or 'pixels'; base: config file or None; edit:
 # function(cfg) -> None for what the row changes; knobs: the KNOBS it has;
@@ -82,6 +82,14 @@ def _random_mask(cfg):
              model_patch_size=4, mask_ratio=0.5),
         dict(type='PackInputs', algorithm_keys=['ema_mask']),
     ]
+
+
+def _random_mask_asymmetric(cfg):
+    """``symmim-random-0.5``'s random 50 % online mask on the default
+    one-order loss (``symmetric=False``): the board-vs-random comparison on
+    the default, same path, same loss."""
+    _random_mask(cfg)
+    _asymmetric(cfg)
 
 
 def _mae(cfg):
@@ -158,6 +166,9 @@ ROWS = {
                              'this study)'),
     'symmim-random-0.5': Row('vit', SYMMIM_DEMO, _random_mask, SYM, True,
                              'symmim-visible, random 50 % online mask'),
+    'symmim-random-asym': Row('vit', SYMMIM_DEMO, _random_mask_asymmetric,
+                              SYM, True, 'symmim-asymmetric, random 50 % '
+                              'online mask'),
     'symmim-mask-token': Row('vit', MASK_TOKEN_DEMO, _symmetric,
                              ('lr', 'w_con', 'norm_target', 'momentum'), True,
                              'SymMIM, mask-token path (SimMIM-style)'),
@@ -177,6 +188,9 @@ ROWS = {
     'random-init-resnet': Row('resnet', MIXMASK_DEMO, _resnet_start, (), False,
                               'ResNet as initialised'),
 }
+# rows that take another row's tuned recipe instead of a tuning of their own
+# (added after the 1x tuning; same path and loss as the row they follow)
+TUNED_AS = {'symmim-random-asym': 'symmim-asymmetric'}
 ENCODER = {'vit': 'ViT 128x4', 'resnet': 'ResNet-18/16', 'pixels': '-'}
 
 
@@ -311,6 +325,12 @@ def lr_knobs(results: dict, row: str, mult: float) -> dict:
     return dict(base, lr=base.get('lr', 1.) * mult)
 
 
+def budget_of(run: dict) -> float:
+    """A run's budget as a multiple of the protocol's (runs of the first,
+    1x study have no ``budget`` field)."""
+    return run.get('budget', 1)
+
+
 def tune_runs(results: dict, row: str) -> list:
     """The row's --stage tune runs held in ``results``: seed 0, evaluated
     on validation, at lr x0.5 / 1 / 2 of its recipe, in that order; none
@@ -324,7 +344,7 @@ def tune_runs(results: dict, row: str) -> list:
         knobs = clean(lr_knobs(results, row, m))
         found += [r for r in results['runs']
                   if (r['row'], r['seed'], r['knobs']) == (row, 0, knobs)
-                  and 'val' in r['evals']][:1]
+                  and budget_of(r) == 1 and 'val' in r['evals']][:1]
     return found
 
 

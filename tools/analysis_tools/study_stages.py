@@ -4,7 +4,9 @@ the jobs each stage needs and skips what the results file holds."""
 import copy
 import gc
 import os.path as osp
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
 
 import mmengine
 import torch
@@ -54,14 +56,26 @@ def train_config(row: str, knobs: dict, seed: int, smoke: bool):
     return cfg
 
 
+# a run writes a checkpoint every CKPT_EVERY iterations (one kept) and, when
+# interrupted, resumes from it (mmengine's resume: model, EMA, optimiser,
+# schedule, data order): a 10x run outlives the session that started it
+CKPT_EVERY = 200
+
+
 def _train(cfg, work_dir: str, name: str, iters: int) -> float:
-    """Train ``iters`` iterations; the training loop's wall seconds."""
+    """Train ``iters`` iterations, resuming from the work dir's last
+    checkpoint if an earlier attempt was interrupted; the wall seconds of
+    this attempt's training loop."""
     from mmengine.runner import Runner
     cfg = copy.deepcopy(cfg)
     sr.fit_schedule(cfg, iters)
     cfg.work_dir, cfg.experiment_name = work_dir, name
     cfg.default_hooks.logger.interval = 50
-    cfg.default_hooks.checkpoint.interval = iters
+    cfg.default_hooks.checkpoint.update(
+        interval=min(iters, CKPT_EVERY), max_keep_ckpts=1, save_last=True)
+    cfg.resume, cfg.load_from = True, None  # the work dir's last checkpoint
+    cfg.custom_hooks = [*cfg.get('custom_hooks', []),
+                        dict(type='RNGStateHook')]  # on-device draws too
     runner = Runner.from_cfg(cfg)
     t0 = time.perf_counter()
     runner.train()
@@ -71,14 +85,26 @@ def _train(cfg, work_dir: str, name: str, iters: int) -> float:
     return seconds
 
 
+def _resumed_at(work: str) -> int:
+    """The iteration an interrupted attempt left in ``work`` (0: none)."""
+    try:
+        with open(osp.join(work, 'last_checkpoint')) as f:
+            name = osp.basename(f.read().strip())
+        return int(name[len('iter_'):-len('.pth')])
+    except (OSError, ValueError):
+        return 0
+
+
 def train(job: dict, args) -> dict:
-    """Train a job's row for the budget; what the record keeps of it."""
+    """Train a job's row for the budget; what the record keeps of it. A
+    finished training (its last checkpoint and ``train.json`` on disk) is
+    not repeated; an interrupted one resumes."""
     from mmsymmim.datasets import check_train_data
     cfg = train_config(job['row'], job['knobs'], job['seed'], args.smoke)
     check_train_data(cfg)
     work = osp.join(args.work_dir, job['tag'])
     flops = sf.step_flops(cfg, seed=job['seed'])
-    if job['knobs'].get('steps'):  # diagnosis: fixed iterations
+    if job['knobs'].get('steps'):  # fixed iterations (off the budget)
         iters = job['knobs']['steps']
         if not isinstance(iters, int) or iters < 1:
             raise ValueError(f"knob 'steps' must be a positive int, got "
@@ -89,11 +115,20 @@ def train(job: dict, args) -> dict:
         cal = 2 if args.smoke else 12
         s_iter = _train(cfg, osp.join(work, 'calib'), 'calib', cal) / cal
         iters = max(2, int(args.budget_s / s_iter))
+    ckpt, done = (osp.join(work, f'iter_{iters}.pth'),
+                  osp.join(work, 'train.json'))
+    if osp.isfile(ckpt) and osp.isfile(done):
+        return mmengine.load(done)
+    resumed_at = _resumed_at(work)
     train_s = _train(cfg, work, job['tag'], iters)
-    return dict(iters=iters, flops_per_step=flops,
-                train_flops=flops * iters, train_s=round(train_s, 1),
-                s_per_iter=round(train_s / iters, 4),
-                checkpoint=osp.join(work, f'iter_{iters}.pth'))
+    rec = dict(iters=iters, flops_per_step=flops, train_flops=flops * iters,
+               train_s=round(train_s, 1),
+               s_per_iter=round(train_s / max(1, iters - resumed_at), 4),
+               checkpoint=ckpt)
+    if resumed_at:  # train_s covers this attempt's iterations only
+        rec['resumed_at'] = resumed_at
+    mmengine.dump(rec, done, indent=1)
+    return rec
 
 
 def run_job(job: dict, args) -> dict:
@@ -122,6 +157,7 @@ class Study:
     def __init__(self, results: dict, args, spawn) -> None:
         self.results, self.args, self.spawn = results, args, spawn
         self.rows = args.rows
+        self.lock = threading.Lock()
 
     # ------------------------------------------------------------- runs
     def budget_flops(self) -> int:
@@ -131,38 +167,80 @@ class Study:
                 self.args.budget_steps * sf.step_flops(cfg))
         return self.results['budget_flops']
 
-    def find(self, row, seed, knobs):
+    def find(self, row, seed, knobs, budget=1):
         for r in self.results['runs']:
-            if (r['row'], r['seed'], r['knobs']) == (row, seed, knobs):
+            if (r['row'], r['seed'], r['knobs'], sr.budget_of(r)) == (
+                    row, seed, knobs, budget):
                 return r
         return None
 
-    def ensure(self, row: str, seed: int, knobs: dict, evals) -> dict:
+    def job(self, row: str, seed: int, knobs: dict, evals, budget=1):
+        """The job that would complete a run's ``evals`` (None if the
+        results hold them all)."""
         knobs = clean(knobs)
-        rec = self.find(row, seed, knobs)
+        rec = self.find(row, seed, knobs, budget)
         need = [e for e in evals if e not in (rec or {}).get('evals', {})]
         if not need:
-            return rec
-        tag = f'{row}_s{seed}_' + sr.knob_tag(knobs).replace(',', '_')
-        job = dict(row=row, seed=seed, knobs=knobs, tag=tag, need=need,
-                   budget_flops=self.budget_flops(),
-                   checkpoint=(rec or {}).get('checkpoint'))
-        res = self.spawn(job, self.args)
-        if rec is None:
-            self.results['runs'].append(res)
-        else:
-            old = rec['evals']
-            if res.get('trained_here'):  # checkpoint was gone: retrained
-                rec.clear()
-            rec.update(res, evals=dict(old, **res['evals']))
-        print(f'{tag}: ' + ', '.join(f'{e}={v}' for e, v in
-                                     res['evals'].items()), flush=True)
-        mmengine.dump(self.results, self.args.results, indent=1)  # atomic
-        return self.find(row, seed, knobs)
+            return None
+        tag = (f'{row}_s{seed}_' + sr.knob_tag(knobs).replace(',', '_')
+               + (f'_x{budget:g}' if budget != 1 else ''))
+        return dict(row=row, seed=seed, knobs=knobs, tag=tag, need=need,
+                    budget=budget, budget_flops=int(self.budget_flops()
+                                                    * budget),
+                    checkpoint=(rec or {}).get('checkpoint'))
+
+    def merge(self, job: dict, res: dict) -> dict:
+        """Fold a finished job into the results and write them (atomic)."""
+        with self.lock:
+            rec = self.find(job['row'], job['seed'], job['knobs'],
+                            job['budget'])
+            if rec is None:
+                self.results['runs'].append(res)
+            else:
+                old = rec['evals']
+                if res.get('trained_here'):  # checkpoint was gone: retrained
+                    rec.clear()
+                rec.update(res, evals=dict(old, **res['evals']))
+            print(f'{job["tag"]}: ' + ', '.join(
+                f'{e}={v}' for e, v in res['evals'].items()), flush=True)
+            mmengine.dump(self.results, self.args.results, indent=1)
+            return self.find(job['row'], job['seed'], job['knobs'],
+                             job['budget'])
+
+    def ensure(self, row: str, seed: int, knobs: dict, evals,
+               budget=1) -> dict:
+        job = self.job(row, seed, knobs, evals, budget)
+        if job is None:
+            return self.find(row, seed, clean(knobs), budget)
+        return self.merge(job, self.spawn(job, self.args))
+
+    def run_many(self, wants) -> None:
+        """``ensure`` each ``(row, seed, knobs, evals, budget)`` in turn,
+        or on ``--streams`` N processes at once (one thread each, niced;
+        a failed job is reported after the others finish)."""
+        jobs = [j for j in (self.job(*w) for w in wants) if j is not None]
+        streams = getattr(self.args, 'streams', 1)
+        if streams <= 1:
+            for j in jobs:
+                self.merge(j, self.spawn(j, self.args))
+            return
+        self.budget_flops()
+        with ThreadPoolExecutor(streams) as pool:
+            futures = {pool.submit(self.spawn, j, self.args): j for j in jobs}
+            failed = []
+            for fut in as_completed(futures):
+                try:
+                    self.merge(futures[fut], fut.result())
+                except Exception as e:  # noqa: BLE001  (others go on)
+                    failed.append(f'{futures[fut]["tag"]}: {e}')
+        if failed:
+            raise RuntimeError('failed runs:\n' + '\n'.join(failed))
 
     def chosen(self, row: str) -> dict:
         """The row's recipe (ResNet rows) with the lr that won --stage tune
         on the validation split; the recipe alone when not tuned."""
+        if row in sr.TUNED_AS:
+            return self.chosen(sr.TUNED_AS[row])
         tried = sr.tune_runs(self.results, row)
         if not tried:
             return self.base(row)
@@ -186,7 +264,8 @@ class Study:
         getattr(self, 'stage_' + stage.replace('-', '_'))()
 
     def stage_tune(self) -> None:
-        for row in (r for r in self.rows if sr.ROWS[r].train and self.ready(r)):
+        for row in (r for r in self.rows if sr.ROWS[r].train and self.ready(r)
+                    and r not in sr.TUNED_AS):
             for m in sr.LR_GRID:
                 self.ensure(row, 0, self.lr(row, m), ['val'])
 
@@ -209,9 +288,15 @@ class Study:
                         self.ensure(row, seed, knobs, ['test'])
 
     def stage_seeds(self) -> None:
-        for seed in self.args.seeds:
-            for row in (r for r in self.rows if self.ready(r)):
-                self.ensure(row, seed, self.chosen(row), ['test'])
+        self.run_many([(row, seed, self.chosen(row), ['test'], 1)
+                       for seed in self.args.seeds
+                       for row in self.rows if self.ready(row)])
+
+    def stage_curves(self) -> None:
+        """The runs of the budget curves (study_curves.PLAN) in
+        ``--budgets`` and ``--seeds``, in the plan's order."""
+        import study_curves as sc
+        self.run_many(sc.wants(self))
 
     def stage_resnet_recipe(self) -> None:
         if 'mocov2' not in self.rows or 'resnet_recipe' in self.results:

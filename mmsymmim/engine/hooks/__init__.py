@@ -2,6 +2,7 @@ from .checkpoint_hook import CheckpointHook
 from .knn_eval_hook import KNNEvalHook
 from .loss_guard_hook import LossGuardHook
 from .reconstruction_hook import ReconstructionVisHook
+from .rng_state_hook import RNGStateHook
 
 __all__ = ['CheckpointHook', 'KNNEvalHook', 'LossGuardHook',
-           'ReconstructionVisHook']
+           'ReconstructionVisHook', 'RNGStateHook']

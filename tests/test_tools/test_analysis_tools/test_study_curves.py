@@ -1,0 +1,224 @@
+"""The study's budget curves: budgets as a list, runs that resume after an
+interruption, --streams, the plan and the curves' report."""
+import json
+import os.path as osp
+import sys
+
+import pytest
+import torch
+
+from ...harness import REPO
+
+TOOLS = osp.join(REPO, 'tools/analysis_tools')
+sys.path.insert(0, TOOLS)
+import small_scale_study as study  # noqa: E402
+import study_curves as sc  # noqa: E402
+import study_rows as sr  # noqa: E402
+import study_stages as st  # noqa: E402
+
+
+def tiny(row: str):
+    """A study row at test size: batch 8, 64 images, width 32, 2 layers
+    (ViT) or the row's ResNet-18 (ResNet)."""
+    cfg = st.train_config(row, {}, 0, smoke=True)
+    cfg.train_dataloader.update(batch_size=8, num_workers=1,
+                                persistent_workers=True)
+    cfg.train_dataloader.dataset.indices = 64
+    m = cfg.model
+    if sr.ROWS[row].family == 'vit':
+        m.backbone.arch = dict(embed_dims=32, num_layers=2, num_heads=2,
+                               feedforward_channels=64)
+        m.neck.update(in_channels=32, hid_channels=64, out_channels=16)
+        m.head.predictor.update(in_channels=16, hid_channels=64,
+                                out_channels=16)
+        m.mim_neck.update(embed_dim=32, decoder_embed_dim=16,
+                          decoder_num_heads=2)
+    else:
+        m.backbone.depth = 18
+        m.queue_len = 16
+    return cfg
+
+
+class Interrupt(Exception):
+    pass
+
+
+@pytest.mark.parametrize('row', ['symmim-asymmetric', 'mixmask-mocov2'])
+def test_interrupted_run_resumes_to_the_same_weights(row, tmp_path,
+                                                     monkeypatch):
+    """4 iterations in one go == 3 iterations cut short after the
+    checkpoint at 2 (the session ended), then the run started again: it
+    resumes from iter_2, not from zero, and ends bit-identical (online and
+    EMA weights, optimiser state)."""
+    from mmengine.runner import IterBasedTrainLoop
+    monkeypatch.setattr(st, 'CKPT_EVERY', 2)
+    cfg = tiny(row)
+    st._train(cfg, str(tmp_path / 'one'), 'one', 4)
+
+    run_iter = IterBasedTrainLoop.run_iter
+
+    def cut(self, data_batch):
+        if self._iter == 2 and not getattr(cut, 'done', False):
+            cut.done = True
+            raise Interrupt
+        return run_iter(self, data_batch)
+
+    monkeypatch.setattr(IterBasedTrainLoop, 'run_iter', cut)
+    with pytest.raises(Interrupt):
+        st._train(cfg, str(tmp_path / 'two'), 'two', 4)
+    assert st._resumed_at(str(tmp_path / 'two')) == 2
+    seen = []
+    monkeypatch.setattr(IterBasedTrainLoop, 'run_iter',
+                        lambda self, b: seen.append(self._iter) or
+                        run_iter(self, b))
+    st._train(cfg, str(tmp_path / 'two'), 'two', 4)
+    assert seen == [2, 3]  # resumed, not restarted
+    a = torch.load(tmp_path / 'one/iter_4.pth', weights_only=True)
+    b = torch.load(tmp_path / 'two/iter_4.pth', weights_only=True)
+    assert a['state_dict'].keys() == b['state_dict'].keys()
+    for k in a['state_dict']:
+        assert torch.equal(a['state_dict'][k], b['state_dict'][k]), k
+    for i, state in a['optimizer']['state'].items():
+        for name, v in state.items():
+            assert torch.equal(v, b['optimizer']['state'][i][name]), name
+    assert not (tmp_path / 'two/iter_2.pth').exists()  # one kept
+
+
+def test_finished_training_is_not_repeated(monkeypatch, tmp_path):
+    """Killed during evaluation: the next start finds the last checkpoint
+    and train.json and goes straight to evaluation."""
+    calls = []
+
+    def fake_train(cfg, work_dir, name, iters):
+        calls.append(iters)
+        (tmp_path / 't').mkdir(exist_ok=True)
+        (tmp_path / 't' / f'iter_{iters}.pth').write_bytes(b'')
+        return 5.0
+
+    monkeypatch.setattr(st, '_train', fake_train)
+    monkeypatch.setattr(st.sf, 'step_flops', lambda cfg, seed=0: 7_000)
+    args = study.parse_args(['--smoke', '--work-dir', str(tmp_path)])
+    job = dict(row='mae', seed=0, knobs={}, tag='t', budget_flops=70_000)
+    first = st.train(job, args)
+    assert st.train(job, args) == first and calls == [10]
+
+
+def test_budget_list_multiplies_the_iterations(monkeypatch, tmp_path):
+    """At 3x a row trains 3x its 1x iterations (to rounding) and 3x the
+    FLOPs, from each row's own FLOPs per step: no timing involved."""
+    seen = {}
+
+    def fake_train(cfg, work_dir, name, iters):
+        seen[name] = iters
+        return 1.0
+
+    monkeypatch.setattr(st, '_train', fake_train)
+    args = study.parse_args(['--smoke', '--work-dir', str(tmp_path)])
+    s = st.Study(dict(runs=[]), args, spawn=None)
+    for row in ('symmim-asymmetric', 'mae', 'mocov2'):
+        out = {}
+        for budget in (1, 3):
+            job = s.job(row, 0, {}, ['test'], budget)
+            assert job['budget_flops'] == int(s.budget_flops() * budget)
+            out[budget] = st.train(job, args)
+        i1, i3 = out[1]['iters'], out[3]['iters']
+        assert 3 * i1 <= i3 < 3 * i1 + 3, (row, i1, i3)
+        assert seen[f'{row}_s0_default_x3'] == i3
+        assert out[3]['train_flops'] <= 3 * s.budget_flops()
+
+
+def strip(rec: dict) -> dict:
+    """A run's record without what differs between two identical runs
+    (seconds, paths, threads)."""
+    drop = ('train_s', 'eval_s', 's_per_iter', 'checkpoint', 'threads')
+    return {k: v for k, v in rec.items() if k not in drop}
+
+
+def test_two_streams_give_the_rows_of_one(fmnist_root, tmp_path):
+    """--streams 2 (two processes at once, merged into one JSON) writes the
+    same rows as one stream, in any order of finishing."""
+    def run(name, streams):
+        res = tmp_path / f'{name}.json'
+        study.main(['--smoke', '--stage', 'seeds', '--rows', 'mae',
+                    'raw-pixels', '--seeds', '0', '1', '--threads', '1',
+                    '--streams', str(streams), '--work-dir',
+                    str(tmp_path / name), '--results', str(res)])
+        runs = json.loads(res.read_text())['runs']
+        return sorted((strip(r) for r in runs),
+                      key=lambda r: (r['row'], r['seed']))
+
+    one, two = run('one', 1), run('two', 2)
+    assert len(one) == 4 and one == two
+
+
+def fake_results():
+    """1x results as the first study left them (no 'budget' field)."""
+    def run(row, knobs, seed, evals, iters=400):
+        return dict(row=row, seed=seed, knobs=knobs, iters=iters,
+                    train_flops=iters * 3e10, evals=evals)
+    val = dict(linear_cls=70., linear_mean=69., knn_cls=60., knn_mean=61.)
+    runs = [run('symmim-asymmetric', {'lr': m} if m != 1 else {}, 0,
+                dict(val=dict(val, linear_cls=70. + (m == 0.5))))
+            for m in sr.LR_GRID]
+    runs += [run('mae', {}, 0, dict(val=dict(val, linear_mean=80.))),
+             run('mocov2', dict(bn_splits=8), 0,
+                 dict(val=dict(knn_pool=1., linear_pool=1.)), iters=353)]
+    return dict(runs=runs, budget_flops=12e12,
+                resnet_recipe=dict(knobs=dict(bn_splits=8)))
+
+
+def test_plan_keeps_each_rows_1x_choice(tmp_path):
+    """The curves reuse the 1x choice: SymMIM's tuned lr x0.5, the random
+    one-order row takes SymMIM's, MixMask's equal-steps run MoCo v2's
+    seed-0 iterations; seed 0 of every curve before seed 1."""
+    args = study.parse_args(['--smoke', '--work-dir', str(tmp_path),
+                             '--budgets', '1', '3'])
+    s = st.Study(fake_results(), args, spawn=None)
+    wants = sc.wants(s)
+    assert ('symmim-asymmetric', 0, {'lr': 0.5}, ['test'], 3) in wants
+    assert ('symmim-random-asym', 0, {'lr': 0.5}, ['test'], 1) in wants
+    assert ('mae', 2, {}, ['test'], 3) in wants
+    mix = [w for w in wants if w[0] == 'mixmask-mocov2' and w[4] == 1]
+    assert [w[2] for w in mix] == [dict(bn_splits=8, steps=353)] * 3
+    assert not [w for w in wants if w[4] == 10]  # not in --budgets
+    seeds = [w[1] for w in wants]
+    assert seeds == sorted(seeds)
+    args.budgets = [10.]
+    tenx = sc.wants(st.Study(fake_results(), args, spawn=None))
+    assert ('mae', 0, {'lr': 0.5}, ['test'], 10) in tenx  # lr x0.5 last
+    assert tenx[-1][0] == 'mae' and tenx[0][:2] == ('symmim-asymmetric', 0)
+    # the tuning stage leaves the row that follows another's tuning alone
+    assert s.chosen('symmim-random-asym') == s.chosen('symmim-asymmetric')
+
+
+def test_curves_report_and_figure(tmp_path):
+    """1x points come from the first study's runs unchanged; the table
+    lists each row at each budget, the figure is drawn, the main table
+    stays 1x only."""
+    import study_report as rep
+    res = fake_results()
+    for seed in (0, 1):
+        for budget, top in ((1, 70.), (3, 75.), (10, 78.)):
+            res['runs'].append(dict(
+                row='symmim-asymmetric', seed=seed, knobs={'lr': 0.5},
+                iters=int(400 * budget), budget=budget,
+                train_flops=400 * budget * 3e10,
+                evals=dict(test=dict(knn_cls=top + seed, knn_mean=top,
+                                     linear_cls=top, linear_mean=top - 1,
+                                     finetune=top - 2))))
+    for r in res['runs'][-6:]:
+        if r['budget'] == 1:
+            del r['budget']  # as the first study wrote them
+    table = rep.report_tables(res, ['symmim-asymmetric'])
+    assert '| symmim-asymmetric | 3x | lr=0.5 | 1200 | 36.0 | cls | ' \
+        '75.50 ± 0.71 (75.00, 76.00) | 75.00 ± 0.00' in table
+    assert '| symmim-asymmetric | 1x | lr=0.5 | 400 | 12.0 |' in table
+    main = [line for line in table.splitlines()
+            if line.startswith('| symmim-asymmetric | ViT')]
+    assert len(main) == 1 and '| 400 |' in main[0]
+    pts = sc.points(res, 'symmim-asymmetric', 'knn', 'cls')
+    assert [round(p[0]) for p in pts] == [12, 36, 120]
+    assert [p[1] for p in pts] == [70.5, 75.5, 78.5]
+    png = tmp_path / 'curves.png'
+    sc.curves_figure(res, str(png))
+    assert png.read_bytes()[:4] == b'\x89PNG'

@@ -1,0 +1,214 @@
+"""The study's budget curves (small_scale_study.py ``--stage curves``): the
+same protocol at several multiples of the first study's budget (1x = 12.73
+TFLOP, the demo's 400 steps), read as top-1 against training FLOPs.
+
+Every row keeps the learning rate its 1x tuning chose (validation, seed 0);
+iterations follow from the FLOPs as at 1x (``budget * 1x FLOPs // FLOPs per
+step``) with the same schedule rule (10 % warm-up, cosine). The 1x runs of
+the first study are the curves' first points, unchanged.
+
+PLAN is in priority order, seed by seed, so a study stopped at any point
+holds whole curves for the seeds it reached: seed 0 of every curve first,
+then seed 1, then seed 2, then what the CPU may spare (10x seed 2, lr x0.5 at
+10x).
+"""
+import statistics
+
+import study_rows as sr
+
+CURVE_ROWS = ('symmim-asymmetric', 'mae', 'symmim-random-asym',
+              'symmim-visible', 'mocov3', 'mocov2', 'mixmask-mocov2')
+FLAT_ROWS = ('raw-pixels', 'random-init', 'random-init-resnet')
+# 'steps': '<row>' trains the row's seed-0 1x iteration count (equal steps)
+EQUAL_STEPS = dict(steps='mocov2')
+
+
+def _plan():
+    seed_major = []
+    for seed in (0, 1, 2):
+        seed_major += [
+            (3, 'symmim-asymmetric', seed, {}), (3, 'mae', seed, {}),
+            (3, 'symmim-random-asym', seed, {}),
+            (1, 'symmim-random-asym', seed, {})]
+        if seed < 2:
+            seed_major += [(10, 'symmim-asymmetric', seed, {}),
+                           (10, 'mae', seed, {})]
+        if seed == 0:
+            seed_major += [(3, 'symmim-visible', 0, {}), (3, 'mocov3', 0, {})]
+        seed_major += [(3, 'mocov2', seed, {}), (3, 'mixmask-mocov2', seed, {}),
+                       (1, 'mixmask-mocov2', seed, EQUAL_STEPS)]
+        if seed == 0:
+            seed_major += [(10, 'symmim-random-asym', 0, {})]
+    spare = [(10, 'symmim-asymmetric', 2, {}), (10, 'mae', 2, {}),
+             (10, 'symmim-asymmetric', 0, dict(lr_mult=0.5)),
+             (10, 'mae', 0, dict(lr_mult=0.5))]
+    return seed_major + spare
+
+
+PLAN = _plan()  # (budget, row, seed, extra knobs)
+
+
+def knobs_for(study, row: str, extra: dict) -> dict:
+    """The row's 1x choice, with ``extra``: ``lr_mult`` scales its lr;
+    ``steps='<row>'`` takes that row's seed-0 1x iterations."""
+    knobs = dict(study.chosen(row))
+    extra = dict(extra)
+    if 'lr_mult' in extra:
+        knobs['lr'] = knobs.get('lr', 1.) * extra.pop('lr_mult')
+    if isinstance(extra.get('steps'), str):
+        ref = extra['steps']
+        run = study.find(ref, 0, sr.clean(study.chosen(ref)))
+        if run is None:
+            raise ValueError(f"equal steps with {ref}: the results hold no "
+                             f"seed-0 1x run of {ref} (run --stage seeds "
+                             f"--rows {ref} first)")
+        extra['steps'] = int(run['iters'])
+    return dict(knobs, **extra)
+
+
+def wants(study) -> list:
+    """``(row, seed, knobs, ['test'], budget)`` of PLAN within the study's
+    ``--budgets``, ``--seeds`` and ``--rows``."""
+    args = study.args
+    out = []
+    for budget, row, seed, extra in PLAN:
+        if (budget in args.budgets and seed in args.seeds
+                and row in study.rows and study.ready(row)):
+            out.append((row, seed, knobs_for(study, row, extra), ['test'],
+                        budget))
+    return out
+
+
+# ------------------------------------------------------------- reading
+def curve_runs(results: dict, row: str, budget) -> list:
+    """The row's test runs at ``budget`` at its most-seeded knobs (no
+    fixed-step runs; at 1x these are the main table's runs)."""
+    runs = [r for r in results['runs'] if r['row'] == row
+            and sr.budget_of(r) == budget and 'test' in r['evals']
+            and not r['knobs'].get('steps')]
+    groups = {}
+    for r in runs:
+        groups.setdefault(sr.knob_tag(r['knobs']), []).append(r)
+    if not groups:
+        return []
+    chosen = sr.knob_tag(sr.clean(_chosen_knobs(results, row)))
+    best = groups.get(chosen) or max(groups.values(), key=len)
+    return sorted(best, key=lambda r: r['seed'])
+
+
+def _chosen_knobs(results, row):
+    row = sr.TUNED_AS.get(row, row)
+    tried = sr.tune_runs(results, row)
+    if not tried:
+        return sr.recipe(results, row)
+    return max(tried, key=lambda r: sr.tune_score(r['evals']['val']))['knobs']
+
+
+def budgets_of(results: dict) -> list:
+    return sorted({sr.budget_of(r) for r in results['runs']})
+
+
+def value(ev: dict, metric: str, read: str):
+    """``metric`` ('knn', 'linear', 'finetune') of a test evaluation, from
+    readout ``read`` (rows without tokens: their one readout)."""
+    if metric == 'finetune':
+        return ev.get('finetune')
+    key = f'{metric}_{read}'
+    if key in ev:
+        return ev[key]
+    return next((v for k, v in ev.items() if k.startswith(metric + '_')
+                 and k.rsplit('_', 1)[1] in ('pool', 'pixels')), None)
+
+
+def points(results: dict, row: str, metric: str, read: str) -> list:
+    """``[(TFLOP, mean, min, max, n_seeds)]`` along the budgets."""
+    out = []
+    for b in budgets_of(results):
+        rs = curve_runs(results, row, b)
+        vals = [v for v in (value(r['evals']['test'], metric, read)
+                            for r in rs) if v is not None]
+        if vals:
+            tflop = statistics.mean(r.get('train_flops', 0) for r in rs) / 1e12
+            out.append((tflop, statistics.mean(vals), min(vals), max(vals),
+                        len(vals)))
+    return out
+
+
+def readouts(results: dict) -> dict:
+    """Each curve row's frozen readout ('cls' / 'mean'), chosen at 1x on
+    validation (rows tuned as another take that row's)."""
+    from study_report import main_runs, readout
+    return {row: readout(main_runs(results, sr.TUNED_AS.get(row, row)))
+            for row in CURVE_ROWS}
+
+
+def curves_table(results: dict) -> list:
+    """Markdown: every curve row at every budget it has (test split)."""
+    from study_report import cell
+    reads = readouts(results)
+    lines = []
+    for row in CURVE_ROWS:
+        for b in budgets_of(results):
+            rs = curve_runs(results, row, b)
+            if not rs or (b == 1 and len(budgets_of(results)) == 1):
+                continue
+            ev = [r['evals']['test'] for r in rs]
+            cells = [cell([value(e, m, reads[row]) for e in ev])
+                     for m in ('knn', 'linear', 'finetune')]
+            lines.append(
+                f'| {row} | {b:g}x | {sr.knob_tag(rs[0]["knobs"])} | '
+                f'{rs[0]["iters"]} | {rs[0]["train_flops"] / 1e12:.1f} | '
+                f'{reads[row]} | ' + ' | '.join(cells) + ' | '
+                + ','.join(str(r['seed']) for r in rs) + ' |')
+    if not lines:
+        return []
+    return ['', '| curves (test split) | budget | knobs | iters | TFLOP | '
+            'readout | k-NN | linear | 1 % fine-tune | seeds |',
+            '|' + '---|' * 10] + lines
+
+
+def curves_figure(results: dict, path: str) -> None:
+    """Three panels (k-NN, linear probe, 1 % fine-tune): top-1 against
+    training TFLOP (log axis), a line per row through the seed means, the
+    band from the seeds' min to max; raw pixels and the random encoders as
+    horizontal lines."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    from study_report import main_runs
+    reads = readouts(results)
+    metrics = (('knn', 'k-NN (k=20)'), ('linear', 'linear probe'),
+               ('finetune', '1 %-label fine-tune'))
+    fig, axes = plt.subplots(1, 3, figsize=(13, 4.2), dpi=110)
+    colours = plt.get_cmap('tab10')
+    for ax, (metric, title) in zip(axes, metrics):
+        for i, row in enumerate(CURVE_ROWS):
+            pts = points(results, row, metric, reads[row])
+            if not pts:
+                continue
+            x, mean, lo, hi, n = zip(*pts)
+            style = '--' if sr.ROWS[row].family == 'resnet' else '-'
+            ax.plot(x, mean, style, marker='o', ms=3, color=colours(i),
+                    label=row)
+            ax.fill_between(x, lo, hi, color=colours(i), alpha=0.15)
+        for j, row in enumerate(FLAT_ROWS):
+            rs = main_runs(results, row)
+            vals = [value(r['evals']['test'], metric, 'cls') for r in rs]
+            vals = [v for v in vals if v is not None]
+            if vals:
+                ax.axhline(statistics.mean(vals), color='grey',
+                           ls=(':', '-.', (0, (1, 3)))[j], lw=1,
+                           label=f'{row} (untrained)')
+        ax.set_xscale('log')
+        ax.set_xlabel('training TFLOP (log)')
+        ax.set_title(title, fontsize=10)
+        ax.grid(alpha=0.3, which='both')
+    axes[0].set_ylabel('top-1 (%), Fashion-MNIST test')
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc='lower center', ncol=5, fontsize=8)
+    fig.suptitle('Equal-FLOP study at 1x / 3x / 10x the budget (1x = '
+                 f'{results.get("budget_flops", 0) / 1e12:.1f} TFLOP): seed '
+                 'means, bands min-max over seeds', fontsize=10)
+    fig.tight_layout(rect=(0, 0.12, 1, 0.95))
+    fig.savefig(path)
+    plt.close(fig)
