@@ -122,8 +122,11 @@ train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters)
 
 default_hooks = dict(checkpoint=dict(interval=max_iters))
 # the base's k-NN report, plus reconstructions of 4 test images every 50
-# iterations (work_dir/vis/iter_*.png and the visualizer's backends)
+# iterations (work_dir/vis/iter_*.png and the visualizer's backends) and the
+# 8 nearest neighbours of 6 test images among the first 1,000 every 100
+# (work_dir/vis/neighbours_iter_*.png; docs/inference.md)
 custom_hooks = [
     *_base_.custom_hooks,
     dict(type='ReconstructionVisHook', interval=50),
+    dict(type='NeighboursVisHook', interval=100),
 ]

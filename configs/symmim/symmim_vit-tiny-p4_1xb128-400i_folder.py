@@ -3,7 +3,9 @@
 # at 32 px, 400 iterations) fed with every image under `data_root` (mmpretrain
 # CustomDataset, with_label=False, sub-folders included), ImageNet colour
 # statistics, and reconstructions of your images written to
-# work_dir/vis/iter_*.png every 50 iterations. No labels, so no k-NN report.
+# work_dir/vis/iter_*.png every 50 iterations, nearest neighbours among your
+# first 1,000 images in work_dir/vis/neighbours_iter_*.png every 100. No
+# labels, so no k-NN report.
 # Unreadable files are skipped with a warning naming them.
 #   .venv/bin/python tools/train.py configs/symmim/symmim_vit-tiny-p4_1xb128-400i_folder.py \
 #       --cfg-options train_dataloader.dataset.data_root=/path/to/images
@@ -25,4 +27,8 @@ model = dict(
         mean=[123.675, 116.28, 103.53],
         std=[58.395, 57.12, 57.375],
         to_rgb=True))
-custom_hooks = [dict(type='ReconstructionVisHook', interval=50)]
+custom_hooks = [
+    dict(type='ReconstructionVisHook', interval=50),
+    # nearest neighbours among your first 1,000 images, every 100 iterations
+    dict(type='NeighboursVisHook', interval=100),
+]
