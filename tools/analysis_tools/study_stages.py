@@ -3,6 +3,7 @@ FLOP budget (or the wall-clock one) and evaluates it; :class:`Study` asks for
 the jobs each stage needs and skips what the results file holds."""
 import copy
 import gc
+import os
 import os.path as osp
 import threading
 import time
@@ -138,7 +139,8 @@ def run_job(job: dict, args) -> dict:
     init_default_scope('mmpretrain')
     if args.threads:
         torch.set_num_threads(args.threads)
-    res = dict(job, threads=torch.get_num_threads())
+    res = dict(job, threads=torch.get_num_threads(),
+               nice=os.getpriority(os.PRIO_PROCESS, 0))
     if sr.ROWS[job['row']].train and not osp.isfile(job.get('checkpoint')
                                                     or ''):
         res.update(train(job, args), trained_here=True)
