@@ -13,7 +13,9 @@
    to a ViT) trains from scratch after a warning that scrolls by. Partial
    loads stay allowed (a new head, a resized position embedding); a load in
    which *no* tensor of the model fits the file raises, listing the
-   mismatched keys.
+   mismatched keys. A model with ``remap_state_dict`` has the file's keys
+   renamed by it first (BackboneRetriever: a pretraining checkpoint's
+   ``backbone.*`` into its image encoder).
 3. **Relocatable work dirs.** ``last_checkpoint`` holds the absolute path of
    the latest checkpoint, so a work dir copied or moved elsewhere (scratch to
    shared storage, one node to another, a full disk to a bigger one) could
@@ -83,6 +85,8 @@ LocalBackend.put_text = _atomic_put_text  # mmengine.dump(json/yaml) too
 def _guarded_load_state_dict(module, state_dict, strict=False, logger=None):
     from mmengine.model import is_model_wrapper
     target = module.module if is_model_wrapper(module) else module
+    if hasattr(target, 'remap_state_dict'):  # e.g. BackboneRetriever
+        state_dict = target.remap_state_dict(state_dict)
     own = {k: v.shape for k, v in target.state_dict().items()}
     if own and state_dict:
         fits = [k for k, v in state_dict.items()

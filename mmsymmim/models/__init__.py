@@ -1,13 +1,15 @@
 from . import utils  # noqa: F401
 from .backbones import SymMIMViT
 from .necks import SymMIMDecoder
+from .retrievers import BackboneRetriever
 from .heads import (FastMoCoV3Head, WeightedContrastiveHead,
                     WeightedLatentPredictHead)
 from .selfsup import (MixMaskBYOL, MixMaskMixin, MixMaskMoCo, MixMaskMoCoV3,
                       MixMaskSimSiam, SymMIM, mixmask_loss)
 
 __all__ = [
-    'FastMoCoV3Head', 'MixMaskBYOL', 'MixMaskMixin', 'MixMaskMoCo',
-    'MixMaskMoCoV3', 'MixMaskSimSiam', 'SymMIM', 'SymMIMDecoder', 'SymMIMViT',
-    'WeightedContrastiveHead', 'WeightedLatentPredictHead', 'mixmask_loss'
+    'BackboneRetriever', 'FastMoCoV3Head', 'MixMaskBYOL', 'MixMaskMixin',
+    'MixMaskMoCo', 'MixMaskMoCoV3', 'MixMaskSimSiam', 'SymMIM',
+    'SymMIMDecoder', 'SymMIMViT', 'WeightedContrastiveHead',
+    'WeightedLatentPredictHead', 'mixmask_loss'
 ]

@@ -1,0 +1,3 @@
+from .backbone_retriever import BackboneRetriever
+
+__all__ = ['BackboneRetriever']
