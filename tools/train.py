@@ -7,6 +7,7 @@ import os
 import os.path as osp
 
 from mmengine.config import Config, DictAction
+from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 
 
@@ -105,8 +106,15 @@ def main():
     import mmsymmim  # noqa: F401  registers modules and the compat fixes
     from mmsymmim.datasets import check_train_data
     from mmsymmim.engine.hooks.checkpoint_hook import CheckpointNoSpaceError
+    from mmsymmim.models.utils.batch_limits import check_batch_size
     check_train_data(cfg)  # missing / empty / unreadable data: one line, exit
     runner = Runner.from_cfg(cfg)
+    try:  # a batch the model cannot train on: one line, before the 1st step
+        model = runner.model
+        check_batch_size(model.module if is_model_wrapper(model) else model,
+                         cfg.train_dataloader.batch_size, runner.world_size)
+    except ValueError as err:
+        raise SystemExit(str(err))
     try:
         runner.train()
     except CheckpointNoSpaceError as err:  # traceback logged; what to free

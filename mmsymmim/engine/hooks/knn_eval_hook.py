@@ -7,6 +7,7 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
 from mmpretrain.registry import HOOKS
+from ...arg_checks import check_bool, check_int, check_number
 from ...evaluation.knn import knn_accuracy
 
 
@@ -36,6 +37,17 @@ class KNNEvalHook(Hook):
                  k: int = 20,
                  temperature: float = 0.07,
                  eval_before: bool = True) -> None:
+        owner = type(self).__name__
+        for key, loader in (('bank_dataloader', bank_dataloader),
+                            ('test_dataloader', test_dataloader)):
+            if not isinstance(loader, dict) or 'dataset' not in loader:
+                raise ValueError(f'{owner}: `{key}` must be a data loader '
+                                 f'config (a dict with `dataset`), got '
+                                 f'{loader!r}')
+        check_int(owner, 'num_classes', num_classes, 2)
+        check_int(owner, 'k', k)
+        check_number(owner, 'temperature', temperature, 0, low_open=True)
+        check_bool(owner, 'eval_before', eval_before)
         self.bank_cfg = bank_dataloader
         self.test_cfg = test_dataloader
         self.num_classes = num_classes

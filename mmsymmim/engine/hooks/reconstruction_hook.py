@@ -8,6 +8,7 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
 from mmpretrain.registry import HOOKS
+from ...arg_checks import check_int
 from ...visualization.reconstruction import (default_dataset,
                                              find_mask_generator,
                                              images_from_dataset,
@@ -44,9 +45,16 @@ class ReconstructionVisHook(Hook):
                  dataset: Optional[dict] = None,
                  seed: int = 0,
                  out_dir: str = 'vis') -> None:
-        if interval < 1 or num_images < 1:
-            raise ValueError('ReconstructionVisHook: `interval` and '
-                             '`num_images` must be positive')
+        owner = type(self).__name__
+        check_int(owner, 'interval', interval)
+        check_int(owner, 'num_images', num_images)
+        check_int(owner, 'seed', seed, 0)
+        if not isinstance(out_dir, str) or not out_dir:
+            raise ValueError(f'{owner}: `out_dir` must be a folder name '
+                             f'under the work dir, got {out_dir!r}')
+        if dataset is not None and not isinstance(dataset, dict):
+            raise ValueError(f'{owner}: `dataset` must be a dataset config '
+                             f'(dict) or None, got {dataset!r}')
         self.interval = interval
         self.num_images = num_images
         self.dataset = dataset

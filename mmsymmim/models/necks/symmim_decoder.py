@@ -5,6 +5,7 @@ import torch
 
 from mmpretrain.models.necks import MAEPretrainDecoder
 from mmpretrain.registry import MODELS
+from ...arg_checks import check_int, check_number
 
 
 @MODELS.register_module()
@@ -23,6 +24,34 @@ class SymMIMDecoder(MAEPretrainDecoder):
     decoder, carries the global features, and the decoder runs on every
     token, so its size decides much of the step's cost.
     """
+
+    def __init__(self, num_patches: int = 196, patch_size: int = 16,
+                 in_chans: int = 3, embed_dim: int = 1024,
+                 decoder_embed_dim: int = 512, decoder_depth: int = 8,
+                 decoder_num_heads: int = 16, mlp_ratio: float = 4,
+                 **kwargs) -> None:
+        owner = type(self).__name__
+        for key, value in (('patch_size', patch_size),
+                           ('in_chans', in_chans), ('embed_dim', embed_dim),
+                           ('decoder_embed_dim', decoder_embed_dim),
+                           ('decoder_depth', decoder_depth),
+                           ('decoder_num_heads', decoder_num_heads)):
+            check_int(owner, key, value)
+        check_int(owner, 'num_patches', num_patches)
+        side = round(num_patches**0.5)
+        if side * side != num_patches:
+            raise ValueError(
+                f'{owner}: `num_patches` must be a square (a square token '
+                f'grid: (img_size // patch_size) ** 2), got {num_patches!r}')
+        if decoder_embed_dim % decoder_num_heads:
+            raise ValueError(
+                f'{owner}: `decoder_num_heads` must divide '
+                f'`decoder_embed_dim`={decoder_embed_dim}, got '
+                f'{decoder_num_heads!r}')
+        check_number(owner, 'mlp_ratio', mlp_ratio, 0, low_open=True)
+        super().__init__(num_patches, patch_size, in_chans, embed_dim,
+                         decoder_embed_dim, decoder_depth, decoder_num_heads,
+                         mlp_ratio, **kwargs)
 
     def forward(self,
                 x: torch.Tensor,

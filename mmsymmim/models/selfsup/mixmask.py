@@ -32,6 +32,7 @@ from mmpretrain.models.selfsup import BYOL, MoCo, MoCoV3, SimSiam
 from mmpretrain.models.utils import batch_shuffle_ddp, batch_unshuffle_ddp
 from mmpretrain.registry import BATCH_AUGMENTS, MODELS
 from mmpretrain.structures import DataSample
+from ...arg_checks import check_number
 
 PairLoss = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -71,6 +72,8 @@ class MixMaskMixin:
                  mixmask: Optional[dict] = None,
                  mix_loss_weight: float = 1.,
                  **kwargs) -> None:
+        check_number(type(self).__name__, 'mix_loss_weight', mix_loss_weight,
+                     0, why=' (a negative weight maximises its loss)')
         super().__init__(*args, **kwargs)
         if 'weight' not in inspect.signature(self.head.loss).parameters:
             raise ValueError(
@@ -82,6 +85,11 @@ class MixMaskMixin:
         self.mixmask = BATCH_AUGMENTS.build(
             dict(dict(type='MixMask'), **(mixmask or {})))
         self.mix_loss_weight = mix_loss_weight
+
+    def batch_limits(self) -> list:
+        """See :mod:`mmsymmim.models.utils.batch_limits`."""
+        return [(2, 'MixMask fills each image from another image of the '
+                 'batch', True)]
 
     def extract_feat(self, inputs: torch.Tensor) -> tuple:
         """Backbone features of ``inputs``, each stage's map average-pooled

@@ -62,14 +62,16 @@ from typing import Dict, List, Optional, Union
 
 import torch
 import torch.nn as nn
+from mmengine.dist import get_world_size
 
 from mmpretrain.models.selfsup.base import BaseSelfSupervisor
 from mmpretrain.registry import MODELS, TRANSFORMS
 from mmpretrain.structures import DataSample
 from ..utils import ForeachCosineEMA
 from ..utils.patches import from_patches, patch_mean_std, to_patches
-from .symmim_checks import (ENCODER_INPUTS, check_encoder_input,  # noqa: F401
-                            check_mim_parts)
+from ..utils.batch_limits import check_batch_size
+from .symmim_checks import (ENCODER_INPUTS, check_mim_parts,  # noqa: F401
+                            check_options, contrastive_batch_limits)
 from .symmim_masks import draw_step_masks
 
 
@@ -135,6 +137,9 @@ class SymMIM(BaseSelfSupervisor):
                  pretrained: Optional[str] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[Union[List[dict], dict]] = None) -> None:
+        check_options(encoder_input, base_momentum, end_momentum,
+                      mim_loss_weight, con_loss_weight, symmetric, ema_masked,
+                      norm_target)  # before the parts are built
         super().__init__(
             backbone=backbone,
             neck=neck,
@@ -142,7 +147,6 @@ class SymMIM(BaseSelfSupervisor):
             pretrained=pretrained,
             data_preprocessor=data_preprocessor,
             init_cfg=init_cfg)
-        check_encoder_input(encoder_input)
         self.encoder_input = encoder_input
         self.mim_neck = MODELS.build(mim_neck)
         self.mim_head = MODELS.build(mim_head)
@@ -162,6 +166,10 @@ class SymMIM(BaseSelfSupervisor):
     def _online_encoder(self) -> nn.ModuleDict:
         """The modules the EMA tracks: backbone and projector."""
         return nn.ModuleDict(dict(backbone=self.backbone, neck=self.neck))
+
+    def batch_limits(self) -> list:
+        """See :mod:`mmsymmim.models.utils.batch_limits`."""
+        return contrastive_batch_limits(self.con_loss_weight)
 
     def extract_feat(self, inputs: torch.Tensor):
         """Backbone features of unmasked images (for k-NN, probing, transfer)."""
@@ -263,6 +271,8 @@ class SymMIM(BaseSelfSupervisor):
         if not isinstance(inputs, (list, tuple)) or len(inputs) != 2:
             raise ValueError('SymMIM expects two augmented views per sample '
                              '(MultiView(num_views=[1, 1], ...))')
+        check_batch_size(self, inputs[0].shape[0], get_world_size(),
+                         key='images in the batch')
         masks, ema_masks = self.draw_masks(inputs[0], data_samples)
         query_views = [0, 1] if self.symmetric else [0]
         key_views = [1 - v for v in query_views]

@@ -30,7 +30,7 @@ def test_writes_grids_at_the_interval(fmnist_root, tmp_path):
 
 
 def test_rejects_bad_arguments_and_models():
-    with pytest.raises(ValueError, match='positive'):
+    with pytest.raises(ValueError, match='`interval` must be an int >= 1'):
         ReconstructionVisHook(interval=0)
     runner = SimpleNamespace(model=torch.nn.Linear(1, 1), cfg=None)
     with pytest.raises(TypeError, match='reconstruct'):

@@ -18,6 +18,7 @@ from typing import Tuple
 import torch
 
 from mmpretrain.registry import BATCH_AUGMENTS
+from ....arg_checks import check_bool, check_choice, check_int, check_number
 
 MASK_TYPES = ('block', 'discrete')
 PARTNERS = ('reverse', 'random')
@@ -89,18 +90,14 @@ class MixMask:
                  partner: str = 'reverse',
                  per_sample: bool = True,
                  block_rounds: int = 20) -> None:
-        if not isinstance(grid_size, int) or grid_size < 2:
-            raise ValueError(f'{type(self).__name__}: `grid_size` must be an int >= 2, got '
-                             f'{grid_size!r}')
-        if not 0 < mask_ratio < 1:
-            raise ValueError(f'{type(self).__name__}: `mask_ratio` must be in (0, 1), got '
-                             f'{mask_ratio!r}')
-        if mask_type not in MASK_TYPES:
-            raise ValueError(f'{type(self).__name__}: `mask_type` must be one of '
-                             f'{MASK_TYPES}, got {mask_type!r}')
-        if partner not in PARTNERS:
-            raise ValueError(f'{type(self).__name__}: `partner` must be one of {PARTNERS}, '
-                             f'got {partner!r}')
+        owner = type(self).__name__
+        check_int(owner, 'grid_size', grid_size, 2)
+        check_number(owner, 'mask_ratio', mask_ratio, 0, 1, low_open=True,
+                     high_open=True)
+        check_choice(owner, 'mask_type', mask_type, MASK_TYPES)
+        check_choice(owner, 'partner', partner, PARTNERS)
+        check_bool(owner, 'per_sample', per_sample)
+        check_int(owner, 'block_rounds', block_rounds, 1)
         self.grid_size = grid_size
         self.mask_ratio = mask_ratio
         self.mask_type = mask_type
@@ -141,6 +138,12 @@ class MixMask:
         """
         B, _, H, W = x.shape
         G = self.grid_size
+        if B < 2:
+            raise ValueError(
+                f'{type(self).__name__}: a batch of {B} image(s): each image '
+                f'is filled from another one of the batch; allowed: at least '
+                f'2 images per process (train_dataloader.batch_size >= 2, '
+                f'drop_last=True)')
         if H % G or W % G:
             raise ValueError(f'{type(self).__name__}: image size {H}x{W} is not divisible '
                              f'by `grid_size`={G}; use a grid size dividing '
