@@ -9,6 +9,7 @@ import study_rows as sr
 DOC = osp.join(sr.REPO, 'docs/small_scale_study.md')
 FIGURE = osp.join(sr.REPO, 'docs/small_scale_study.png')
 CURVES = osp.join(sr.REPO, 'docs/small_scale_study_curves.png')
+CURVES_DOC = osp.join(sr.REPO, 'docs/budget_curves.md')
 BEGIN, END = '<!-- study:begin -->', '<!-- study:end -->'
 
 
@@ -169,8 +170,6 @@ def report_tables(results: dict, rows) -> str:
                   'evaluation as measured (each run under the load of its '
                   'time).']
     lines += timing_table(results, rows)
-    import study_curves as sc
-    lines += sc.curves_table(results)
     return '\n'.join(lines) or '(no runs yet)'
 
 
@@ -259,8 +258,21 @@ def figure(results: dict, rows, path: str = FIGURE) -> None:
 
 
 def write_report(results: dict, rows, doc: str = DOC,
-                 figure_path: str = FIGURE, curves_path: str = CURVES) -> None:
-    """Replace the doc's marked block with the tables; draw the figure."""
+                 figure_path: str = FIGURE, curves_path: str = CURVES,
+                 curves_doc: str = CURVES_DOC) -> None:
+    """Replace the docs' marked blocks with the tables (the 1x study's;
+    the budget curves' once runs past 1x exist); draw the figures."""
+    import study_curves as sc
+    fill_block(doc, report_tables(results, rows))
+    if any(main_runs(results, row) for row in rows):
+        figure(results, rows, figure_path)
+    if len(sc.budgets_of(results)) > 1:
+        fill_block(curves_doc, '\n'.join(sc.curves_table(results)[1:]))
+        sc.curves_figure(results, curves_path)
+
+
+def fill_block(doc: str, body: str) -> None:
+    """Replace what stands between the doc's markers with ``body``."""
     with open(doc) as f:
         text = f.read()
     if BEGIN not in text or END not in text:
@@ -268,10 +280,4 @@ def write_report(results: dict, rows, doc: str = DOC,
     head, rest = text.split(BEGIN, 1)
     tail = rest.split(END, 1)[1]
     with open(doc, 'w') as f:
-        f.write(head + BEGIN + '\n' + report_tables(results, rows) + '\n'
-                + END + tail)
-    if any(main_runs(results, row) for row in rows):
-        figure(results, rows, figure_path)
-    import study_curves as sc
-    if len(sc.budgets_of(results)) > 1:
-        sc.curves_figure(results, curves_path)
+        f.write(head + BEGIN + '\n' + body + '\n' + END + tail)

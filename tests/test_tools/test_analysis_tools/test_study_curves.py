@@ -221,16 +221,20 @@ def test_curves_report_and_figure(tmp_path):
     for r in res['runs'][-6:]:
         if r['budget'] == 1:
             del r['budget']  # as the first study wrote them
-    table = rep.report_tables(res, ['symmim-asymmetric'])
+    doc, curves_doc = tmp_path / 'doc.md', tmp_path / 'curves.md'
+    for d in (doc, curves_doc):
+        d.write_text(f'intro\n{rep.BEGIN}\n{rep.END}\n')
+    png = tmp_path / 'curves.png'
+    rep.write_report(res, ['symmim-asymmetric'], str(doc),
+                     str(tmp_path / 'bars.png'), str(png), str(curves_doc))
+    table = curves_doc.read_text()
     assert '| symmim-asymmetric | 3x | lr=0.5 | 1200 | 36.0 | cls | ' \
         '75.50 ± 0.71 (75.00, 76.00) | 75.00 ± 0.00' in table
     assert '| symmim-asymmetric | 1x | lr=0.5 | 400 | 12.0 |' in table
-    main = [line for line in table.splitlines()
+    main = [line for line in doc.read_text().splitlines()
             if line.startswith('| symmim-asymmetric | ViT')]
-    assert len(main) == 1 and '| 400 |' in main[0]
+    assert len(main) == 1 and '| ViT 128x4 | lr=0.5 | 400 |' in main[0]
+    assert png.read_bytes()[:4] == b'\x89PNG'
     pts = sc.points(res, 'symmim-asymmetric', 'knn', 'cls')
     assert [round(p[0]) for p in pts] == [12, 36, 120]
     assert [p[1] for p in pts] == [70.5, 75.5, 78.5]
-    png = tmp_path / 'curves.png'
-    sc.curves_figure(res, str(png))
-    assert png.read_bytes()[:4] == b'\x89PNG'
