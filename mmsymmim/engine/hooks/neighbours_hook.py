@@ -65,6 +65,9 @@ class NeighboursVisHook(Hook):
         batch_size (int): images per forward pass. Defaults to 250.
         seed (int): seed of the queries. Defaults to 0.
         out_dir (str): folder under the work dir. Defaults to 'vis'.
+        at_start (bool): also draw before the first iteration
+            (``neighbours_iter_0000.png``: the initial encoder, e.g. random
+            init). Defaults to False.
     """
     priority = 'LOW'
 
@@ -76,7 +79,8 @@ class NeighboursVisHook(Hook):
                  dataset: Optional[dict] = None,
                  batch_size: int = 250,
                  seed: int = 0,
-                 out_dir: str = 'vis') -> None:
+                 out_dir: str = 'vis',
+                 at_start: bool = False) -> None:
         for name, value in (('interval', interval), ('num_images',
                                                      num_images),
                             ('num_queries', num_queries), ('k', k),
@@ -90,7 +94,7 @@ class NeighboursVisHook(Hook):
         self.interval, self.num_images = interval, num_images
         self.num_queries, self.k = min(num_queries, num_images), k
         self.dataset, self.batch_size = dataset, batch_size
-        self.seed, self.out_dir = seed, out_dir
+        self.seed, self.out_dir, self.at_start = seed, out_dir, at_start
         self._pipeline = self._data = None
 
     @staticmethod
@@ -106,6 +110,8 @@ class NeighboursVisHook(Hook):
                             f'{type(self._model(runner)).__name__}')
         self._pipeline = test_pipeline(runner.cfg)
         self._ds_cfg = self.dataset or default_dataset(runner.cfg)
+        if self.at_start and runner.iter == 0:
+            self._write(runner, 0)
 
     def _load(self) -> dict:
         """The images as shown, the packed inputs, labels and class names."""
@@ -167,9 +173,10 @@ class NeighboursVisHook(Hook):
     @master_only
     def after_train_iter(self, runner, batch_idx: int, data_batch=None,
                          outputs=None) -> None:
-        if not self.every_n_train_iters(runner, self.interval):
-            return
-        step = runner.iter + 1
+        if self.every_n_train_iters(runner, self.interval):
+            self._write(runner, runner.iter + 1)
+
+    def _write(self, runner, step: int) -> None:
         picture, precision = self.picture(self._model(runner))
         mmcv.imwrite(picture, osp.join(runner.work_dir, self.out_dir,
                                        f'neighbours_iter_{step:04d}.png'))
