@@ -185,7 +185,7 @@ def main(argv=None):
         [mmcv.imread(p) for p in q_paths],
         [[mmcv.imread(paths[j]) for j in row] for row in index], sims,
         tile_size(size), same, captions)
-    if not cv2.imwrite(args.out, picture):
+    if not cv2.imwrite(args.out, picture, [cv2.IMWRITE_PNG_COMPRESSION, 9]):
         raise OSError(f'could not write {args.out}')
     print(f'wrote {args.out} ({len(q_paths)} queries x {sims.shape[1]} '
           f'neighbours of {len(paths)} images, {time.time() - start:.1f} s)')
