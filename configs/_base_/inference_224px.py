@@ -1,7 +1,8 @@
 # What mmpretrain's inferencers read from a pretraining config
-# (FeatureExtractor, ImageRetrievalInferencer: test_dataloader.dataset.pipeline;
-# see docs/inference.md): mmpretrain's ImageNet test pipeline at 224 px (short
-# side to 256, centre crop 224) for images of any size; normalisation is the
+# (FeatureExtractor, ImageRetrievalInferencer:
+# test_dataloader.dataset.pipeline; see docs/inference.md): mmpretrain's
+# ImageNet test pipeline at 224 px (short side to 256, centre crop 224) for
+# images of any size; normalisation is the
 # model's data_preprocessor, as in training. The inferencers drop
 # LoadImageFromFile (they load the files themselves). Training never reads
 # these keys.

@@ -109,8 +109,11 @@ def embed_folder(extractor, paths, args):
             if data is not None:
                 yield data
 
-    feats = embed(extractor.model, batches(),
-                  progress=bar.update)
+    try:
+        feats = embed(extractor.model, batches(), progress=bar.update)
+    except ValueError:  # not one file decoded
+        raise SystemExit(f'--images: none of the {len(paths)} image files '
+                         f'under {args.images} decodes') from None
     sys.stderr.write('\n')
     if len(kept) < len(paths):
         bad = sorted(set(range(len(paths))) - set(kept))

@@ -1,4 +1,5 @@
-# Image retrieval with the CPU demo's encoder (symmim_vit-tiny-p4_1xb128-400i_fmnist.py):
+# Image retrieval with the CPU demo's encoder
+# (symmim_vit-tiny-p4_1xb128-400i_fmnist.py):
 # mmpretrain's ImageToImageRetriever (as BackboneRetriever, which loads the
 # pretraining checkpoint's backbone.* weights) ranks a prototype collection by
 # cosine similarity of the class token, through mmpretrain's inferencer:
@@ -6,10 +7,12 @@
 #   inferencer = ImageRetrievalInferencer(
 #       'configs/symmim/benchmarks/retrieval_vit-tiny-p4_fmnist.py',
 #       prototype='path/to/images/', pretrained='work_dirs/demo/iter_400.pth')
-#   inferencer('query.png', topk=5)[0]  # [{'match_score', 'sample_idx', 'sample'}, ...]
-# Test pipeline and normalisation are the demo's (configs/_base_/fmnist_demo.py).
-# The default prototype (used when `prototype` is a dataset config or by
-# runner.test()) is the demo's k-NN bank: the first 10,000 train images.
+#   inferencer('query.png', topk=5)[0]
+#   # [{'match_score', 'sample_idx', 'sample': {'img_path'}}, ...]
+# Test pipeline and normalisation: the demo's (configs/_base_/fmnist_demo.py).
+# The model's own prototype (what a model built from this config searches;
+# the inferencer replaces it with its `prototype`): the demo's k-NN bank, the
+# first 10,000 train images.
 _base_ = '../symmim_vit-tiny-p4_1xb128-400i_fmnist.py'
 
 model = dict(

@@ -1,5 +1,6 @@
 """BackboneRetriever: mmpretrain's ImageRetrievalInferencer on a pretraining
-checkpoint through configs/symmim/benchmarks/retrieval_vit-tiny-p4_fmnist.py."""
+checkpoint, through
+configs/symmim/benchmarks/retrieval_vit-tiny-p4_fmnist.py."""
 import os.path as osp
 
 import cv2
@@ -13,8 +14,8 @@ from mmpretrain.registry import MODELS
 from mmsymmim.datasets.fashion_mnist import FashionMNISTIDX
 from ...harness import REPO, SYMMIM_DEMO, build_model
 
-RETRIEVAL = osp.join(REPO,
-                     'configs/symmim/benchmarks/retrieval_vit-tiny-p4_fmnist.py')
+RETRIEVAL = osp.join(
+    REPO, 'configs/symmim/benchmarks/retrieval_vit-tiny-p4_fmnist.py')
 
 
 def _folder(tmp_path, n=24):

@@ -124,3 +124,12 @@ def test_thousand_images_in_seconds(fmnist_root, tmp_path):
     assert proc.returncode == 0, proc.out[-3000:]
     assert 'of 1000 images' in proc.stdout
     assert took < 30, f'{took:.1f} s for 1,000 images'
+
+
+def test_a_folder_of_undecodable_files_is_named(tmp_path):
+    for name in ('a.png', 'b.jpg'):
+        (tmp_path / name).write_bytes(b'not an image')
+    proc = run_tool(TOOL, SYMMIM_DEMO, '--random-init', '--images', tmp_path)
+    assert proc.returncode != 0
+    assert f'none of the 2 image files under {tmp_path} decodes' in \
+        proc.stderr, proc.stderr[-2000:]
