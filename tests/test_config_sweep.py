@@ -118,8 +118,25 @@ def check_loads(state: dict, benchmark: str) -> None:
     assert not wrong, f'shape mismatch: {wrong[:5]}'
 
 
+def available_gb() -> float:
+    with open('/proc/meminfo') as f:
+        info = dict(line.split(':', 1) for line in f)
+    return int(info['MemAvailable'].split()[0]) / 2**20
+
+
+# A ViT-L run peaks near 12 GB of host memory: weights, gradients, AdamW
+# state and EMA copy (6 GB), and the checkpoint (4.8 GB), which mmengine's
+# save_checkpoint holds twice in memory while saving (BytesIO + getvalue).
+VIT_L_GB = 12
+
+
 @pytest.mark.parametrize('path', PRETRAIN, ids=ids(PRETRAIN))
 def test_pretraining_config_trains(path, pretrain_run):
+    if sweep.load(path).model.backbone.get('arch') == 'large' and \
+            available_gb() < VIT_L_GB:
+        pytest.skip(f'a ViT-L run needs about {VIT_L_GB} GB of free memory '
+                    f'(the OOM killer would end this worker), '
+                    f'{available_gb():.1f} GB available')
     run = pretrain_run(path)
     assert run['rc'] == 0, run['out'][-4000:]
     cfg = sweep.load(path)
@@ -169,8 +186,12 @@ def test_benchmark_config_trains_from_its_pretraining(path, pretrain_run,
         backbone = {k: v for k, v in after.items()
                     if k.startswith('backbone.')}
         assert backbone
-        for k, v in backbone.items():
-            assert torch.equal(v, before[k]), k
+        changed = [k for k, v in backbone.items()
+                   if k not in before or not torch.equal(v, before[k])]
+        assert not changed, (
+            f'{len(changed)} frozen backbone tensor(s), e.g. {changed[0]}, '
+            f"differ from the pretraining checkpoint's: the probe did not "
+            f"start from its backbone.* weights (init_cfg prefix?)")
     for ckpt in glob.glob(osp.join(work, '*.pth')):
         os.remove(ckpt)
 
