@@ -165,8 +165,9 @@ def main(argv=None):
     from filelock import FileLock, Timeout  # a dependency of torch
     mmengine.mkdir_or_exist(args.work_dir)
     lock = FileLock(args.results + '.lock')
-    try:
-        lock.acquire(timeout=0)
+    try:  # the report only reads: it may run beside a writing study
+        if args.stage != 'report':
+            lock.acquire(timeout=0)
     except Timeout:
         raise SystemExit(f'another study process is writing {args.results} '
                          f'(lock {lock.lock_file}); wait for it or stop it')

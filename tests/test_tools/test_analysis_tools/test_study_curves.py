@@ -238,3 +238,20 @@ def test_curves_report_and_figure(tmp_path):
     pts = sc.points(res, 'symmim-asymmetric', 'knn', 'cls')
     assert [round(p[0]) for p in pts] == [12, 36, 120]
     assert [p[1] for p in pts] == [70.5, 75.5, 78.5]
+
+
+def test_a_second_writer_is_refused_a_report_is_not(tmp_path, monkeypatch):
+    """While a study holds the results file, another study stage stops
+    with one line naming the lock; the report (read-only) still runs."""
+    from filelock import FileLock
+    res = tmp_path / 'res.json'
+    argv = ['--smoke', '--rows', 'raw-pixels', '--results', str(res),
+            '--work-dir', str(tmp_path)]
+    ran = []
+    monkeypatch.setattr(st.Study, 'run_stage',
+                        lambda self, stage: ran.append(stage))
+    with FileLock(str(res) + '.lock'):
+        with pytest.raises(SystemExit, match='another study process.*lock'):
+            study.main(['--stage', 'curves', *argv])
+        study.main(['--stage', 'report', *argv])
+    assert ran == ['report']
