@@ -155,10 +155,11 @@ def curves_table(results: dict) -> list:
             ev = [r['evals']['test'] for r in rs]
             cells = [cell([value(e, m, reads[row]) for e in ev])
                      for m in ('knn', 'linear', 'finetune')]
+            read = reads[row] if sr.ROWS[row].family == 'vit' else 'pool'
             lines.append(
                 f'| {row} | {b:g}x | {sr.knob_tag(rs[0]["knobs"])} | '
                 f'{rs[0]["iters"]} | {rs[0]["train_flops"] / 1e12:.1f} | '
-                f'{reads[row]} | ' + ' | '.join(cells) + ' | '
+                f'{read} | ' + ' | '.join(cells) + ' | '
                 + ','.join(str(r['seed']) for r in rs) + ' |')
     if not lines:
         return []
@@ -196,10 +197,16 @@ def curves_figure(results: dict, path: str) -> None:
             vals = [value(r['evals']['test'], metric, 'cls') for r in rs]
             vals = [v for v in vals if v is not None]
             if vals:
-                ax.axhline(statistics.mean(vals), color='grey',
-                           ls=(':', '-.', (0, (1, 3)))[j], lw=1,
+                ax.axhline(statistics.mean(vals),
+                           color=('black', 'grey', 'saddlebrown')[j],
+                           ls=(':', '-.', ':')[j], lw=1,
                            label=f'{row} (untrained)')
         ax.set_xscale('log')
+        base = results.get('budget_flops', 0) / 1e12
+        ticks = [b * base for b in budgets_of(results)]
+        ax.set_xticks(ticks, [f'{b:g}x\n{t:.0f}' for b, t in
+                              zip(budgets_of(results), ticks)])
+        ax.minorticks_off()
         ax.set_xlabel('training TFLOP (log)')
         ax.set_title(title, fontsize=10)
         ax.grid(alpha=0.3, which='both')
