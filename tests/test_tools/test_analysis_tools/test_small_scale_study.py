@@ -130,7 +130,9 @@ def test_steps_diagnosis_trains_maes_iterations(monkeypatch, tmp_path):
     assert '| symmim-asymmetric at 913 steps | 913 |' in table
     assert '| 0,1,2 |' in table and '| mae | 913 |' not in table  # no test
     # without MAE's run and without mae in --rows: skipped, MAE not trained
+    # (a fresh work dir: a finished training on disk is not repeated)
     res = dict(runs=[], budget_flops=70_000)
+    args.work_dir = str(tmp_path / 'fresh')
     seen.clear()
     st.Study(res, args, spawn).stage_diagnose()
     assert seen == [('symmim-asymmetric_s0_default', 10)]
