@@ -91,17 +91,9 @@ def curve_runs(results: dict, row: str, budget) -> list:
         groups.setdefault(sr.knob_tag(r['knobs']), []).append(r)
     if not groups:
         return []
-    chosen = sr.knob_tag(sr.clean(_chosen_knobs(results, row)))
+    chosen = sr.knob_tag(sr.clean(sr.chosen_knobs(results, row)))
     best = groups.get(chosen) or max(groups.values(), key=len)
     return sorted(best, key=lambda r: r['seed'])
-
-
-def _chosen_knobs(results, row):
-    row = sr.TUNED_AS.get(row, row)
-    tried = sr.tune_runs(results, row)
-    if not tried:
-        return sr.recipe(results, row)
-    return max(tried, key=lambda r: sr.tune_score(r['evals']['val']))['knobs']
 
 
 def budgets_of(results: dict) -> list:

@@ -348,6 +348,18 @@ def tune_runs(results: dict, row: str) -> list:
     return found
 
 
+def chosen_knobs(results: dict, row: str) -> dict:
+    """The row's recipe (ResNet rows) with the lr that won --stage tune on
+    the validation split; the recipe alone when not tuned; a row in
+    TUNED_AS takes the choice of the row it follows."""
+    row = TUNED_AS.get(row, row)
+    tried = tune_runs(results, row)
+    if not tried:
+        return recipe(results, row)
+    return max(tried, key=lambda r: tune_score(r['evals']['val'])
+               )['knobs']  # first of equals: the smallest lr
+
+
 def tune_score(val: dict) -> float:
     """What --stage tune maximises, from a run's validation metrics: the
     linear probe of the row's better readout (class token or mean of the

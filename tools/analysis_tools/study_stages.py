@@ -241,16 +241,7 @@ class Study:
     def chosen(self, row: str) -> dict:
         """The row's recipe (ResNet rows) with the lr that won --stage tune
         on the validation split; the recipe alone when not tuned."""
-        if row in sr.TUNED_AS:
-            return self.chosen(sr.TUNED_AS[row])
-        tried = sr.tune_runs(self.results, row)
-        if not tried:
-            return self.base(row)
-        return max(tried, key=lambda r: sr.tune_score(r['evals']['val'])
-                   )['knobs']  # first of equals: the smallest lr
-
-    def base(self, row: str) -> dict:
-        return sr.recipe(self.results, row)
+        return sr.chosen_knobs(self.results, row)
 
     def lr(self, row: str, mult: float) -> dict:
         return sr.lr_knobs(self.results, row, mult)
