@@ -48,16 +48,17 @@ def _plan():
 PLAN = _plan()  # (budget, row, seed, extra knobs)
 
 
-def knobs_for(study, row: str, extra: dict) -> dict:
+def knobs_for(results: dict, row: str, extra: dict) -> dict:
     """The row's 1x choice, with ``extra``: ``lr_mult`` scales its lr;
     ``steps='<row>'`` takes that row's seed-0 1x iterations."""
-    knobs = dict(study.chosen(row))
+    knobs = dict(sr.chosen_knobs(results, row))
     extra = dict(extra)
     if 'lr_mult' in extra:
         knobs['lr'] = knobs.get('lr', 1.) * extra.pop('lr_mult')
     if isinstance(extra.get('steps'), str):
         ref = extra['steps']
-        run = study.find(ref, 0, sr.clean(study.chosen(ref)))
+        run = sr.find_run(results, ref, 0,
+                          sr.clean(sr.chosen_knobs(results, ref)))
         if run is None:
             raise ValueError(f"equal steps with {ref}: the results hold no "
                              f"seed-0 1x run of {ref} (run --stage seeds "
@@ -74,9 +75,43 @@ def wants(study) -> list:
     for budget, row, seed, extra in PLAN:
         if (budget in args.budgets and seed in args.seeds
                 and row in study.rows and study.ready(row)):
-            out.append((row, seed, knobs_for(study, row, extra), ['test'],
-                        budget))
+            out.append((row, seed, knobs_for(study.results, row, extra),
+                        ['test'], budget))
     return out
+
+
+def plan_done(results: dict) -> tuple:
+    """``(done, total)``: PLAN's runs whose test evaluation ``results``
+    holds."""
+    done = 0
+    for budget, row, seed, extra in PLAN:
+        knobs = sr.clean(knobs_for(results, row, extra))
+        run = sr.find_run(results, row, seed, knobs, budget)
+        done += bool(run and 'test' in run['evals'])
+    return done, len(PLAN)
+
+
+def cost_table(results: dict) -> list:
+    """Markdown: what each budget's runs cost. Wall hours as measured
+    (each run under the load of its time); CPU hours (user + system, the
+    run's process and its loader workers) where the record has them, the
+    cost that load does not change."""
+    lines = ['', '| cost | runs | training iterations | wall h (train + '
+             'eval) | CPU h (runs measured) |', '|---|---|---|---|---|']
+    tot = [0, 0, 0., 0., 0]
+    for b in budgets_of(results):
+        rs = [r for r in results['runs'] if sr.budget_of(r) == b]
+        wall = sum(r.get('train_s', 0) + r.get('eval_s', 0) for r in rs)
+        timed = [r for r in rs if 'eval_cpu_s' in r]
+        cpu = sum(r.get('train_cpu_s', 0) + r['eval_cpu_s'] for r in timed)
+        iters = sum(r.get('iters', 0) for r in rs)
+        for i, v in enumerate((len(rs), iters, wall, cpu, len(timed))):
+            tot[i] += v
+        lines.append(f'| {b:g}x | {len(rs)} | {iters} | {wall / 3600:.1f} | '
+                     f'{cpu / 3600:.1f} ({len(timed)}) |')
+    lines.append(f'| all | {tot[0]} | {tot[1]} | {tot[2] / 3600:.1f} | '
+                 f'{tot[3] / 3600:.1f} ({tot[4]}) |')
+    return lines
 
 
 # ------------------------------------------------------------- reading

@@ -331,6 +331,14 @@ def budget_of(run: dict) -> float:
     return run.get('budget', 1)
 
 
+def find_run(results: dict, row: str, seed: int, knobs: dict, budget=1):
+    """The run of ``row`` at ``seed``, ``knobs`` (clean) and ``budget``
+    that ``results`` holds, or None."""
+    return next((r for r in results['runs'] if (
+        r['row'], r['seed'], r['knobs'], budget_of(r)) == (
+            row, seed, knobs, budget)), None)
+
+
 def tune_runs(results: dict, row: str) -> list:
     """The row's --stage tune runs held in ``results``: seed 0, evaluated
     on validation, at lr x0.5 / 1 / 2 of its recipe, in that order; none

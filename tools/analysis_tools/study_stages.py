@@ -5,6 +5,7 @@ import copy
 import gc
 import os
 import os.path as osp
+import resource
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -86,6 +87,15 @@ def _train(cfg, work_dir: str, name: str, iters: int) -> float:
     return seconds
 
 
+def cpu_seconds() -> float:
+    """CPU seconds (user + system) this process and its reaped children
+    (data-loader workers) have used so far: a run's cost that does not
+    depend on what else the machine runs, unlike its wall clock."""
+    return sum(r.ru_utime + r.ru_stime for r in (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN)))
+
+
 def _resumed_at(work: str) -> int:
     """The iteration an interrupted attempt left in ``work`` (0: none)."""
     try:
@@ -121,12 +131,14 @@ def train(job: dict, args) -> dict:
     if osp.isfile(ckpt) and osp.isfile(done):
         return mmengine.load(done)
     resumed_at = _resumed_at(work)
+    cpu0 = cpu_seconds()
     train_s = _train(cfg, work, job['tag'], iters)
     rec = dict(iters=iters, flops_per_step=flops, train_flops=flops * iters,
                train_s=round(train_s, 1),
+               train_cpu_s=round(cpu_seconds() - cpu0, 1),
                s_per_iter=round(train_s / max(1, iters - resumed_at), 4),
                checkpoint=ckpt)
-    if resumed_at:  # train_s covers this attempt's iterations only
+    if resumed_at:  # train_s, train_cpu_s: this attempt's iterations only
         rec['resumed_at'] = resumed_at
     mmengine.dump(rec, done, indent=1)
     return rec
@@ -146,9 +158,10 @@ def run_job(job: dict, args) -> dict:
         res.update(train(job, args), trained_here=True)
     elif not sr.ROWS[job['row']].train:
         res.update(iters=0, train_flops=0)
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), cpu_seconds()
     res['evals'] = se.evaluate(res, res.pop('need'), args)
     res['eval_s'] = round(time.perf_counter() - t0, 1)
+    res['eval_cpu_s'] = round(cpu_seconds() - cpu0, 1)
     return res
 
 
@@ -170,11 +183,7 @@ class Study:
         return self.results['budget_flops']
 
     def find(self, row, seed, knobs, budget=1):
-        for r in self.results['runs']:
-            if (r['row'], r['seed'], r['knobs'], sr.budget_of(r)) == (
-                    row, seed, knobs, budget):
-                return r
-        return None
+        return sr.find_run(self.results, row, seed, knobs, budget)
 
     def job(self, row: str, seed: int, knobs: dict, evals, budget=1):
         """The job that would complete a run's ``evals`` (None if the

@@ -139,7 +139,7 @@ def strip(rec: dict) -> dict:
     """A run's record without what differs between two identical runs
     (seconds, paths, threads)."""
     drop = ('train_s', 'eval_s', 's_per_iter', 'checkpoint', 'threads',
-            'nice')
+            'nice', 'train_cpu_s', 'eval_cpu_s')
     return {k: v for k, v in rec.items() if k not in drop}
 
 
@@ -158,6 +158,7 @@ def test_two_streams_give_the_rows_of_one(fmnist_root, tmp_path):
 
     one, two = run('one', 1), run('two', 2)
     assert all(r['nice'] >= 10 for r in two)  # --nice's default
+    assert all(r['eval_cpu_s'] > 0 for r in two)  # CPU time, measured
     key = lambda r: r['seed']  # noqa: E731
     one, two = (sorted(map(strip, x), key=key) for x in (one, two))
     assert len(one) == 3 and one == two
@@ -214,7 +215,8 @@ def test_curves_report_and_figure(tmp_path):
             res['runs'].append(dict(
                 row='symmim-asymmetric', seed=seed, knobs={'lr': 0.5},
                 iters=int(400 * budget), budget=budget,
-                train_flops=400 * budget * 3e10,
+                train_flops=400 * budget * 3e10, train_s=1800.,
+                eval_s=1800., train_cpu_s=1700., eval_cpu_s=1700.,
                 evals=dict(test=dict(knn_cls=top + seed, knn_mean=top,
                                      linear_cls=top, linear_mean=top - 1,
                                      finetune=top - 2))))
@@ -231,6 +233,10 @@ def test_curves_report_and_figure(tmp_path):
     assert '| symmim-asymmetric | 3x | lr=0.5 | 1200 | 36.0 | cls | ' \
         '75.50 ± 0.71 (75.00, 76.00) | 75.00 ± 0.00' in table
     assert '| symmim-asymmetric | 1x | lr=0.5 | 400 | 12.0 |' in table
+    # seeds 0-1 of SymMIM at 3x and 10x (the fake 1x tuning picks lr 0.5)
+    assert f'Plan: 4 of {len(sc.PLAN)} runs done.' in table
+    assert '| 3x | 2 | 2400 | 2.0 | 1.9 (2) |' in table
+    assert '| all | 11 | 13153 | 6.0 | 5.7 (6) |' in table
     main = [line for line in doc.read_text().splitlines()
             if line.startswith('| symmim-asymmetric | ViT')]
     assert len(main) == 1 and '| ViT 128x4 | lr=0.5 | 400 |' in main[0]
