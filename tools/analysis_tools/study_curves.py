@@ -96,22 +96,18 @@ def cost_table(results: dict) -> list:
     (each run under the load of its time); CPU hours (user + system, the
     run's process and its loader workers) where the record has them, the
     cost that load does not change."""
-    lines = ['', '| cost | runs | training iterations | wall h (train + '
-             'eval) | CPU h (runs measured) |', '|---|---|---|---|---|']
-    tot = [0, 0, 0., 0., 0]
-    for b in budgets_of(results):
-        rs = [r for r in results['runs'] if sr.budget_of(r) == b]
+    def row(label, rs):
         wall = sum(r.get('train_s', 0) + r.get('eval_s', 0) for r in rs)
         timed = [r for r in rs if 'eval_cpu_s' in r]
         cpu = sum(r.get('train_cpu_s', 0) + r['eval_cpu_s'] for r in timed)
-        iters = sum(r.get('iters', 0) for r in rs)
-        for i, v in enumerate((len(rs), iters, wall, cpu, len(timed))):
-            tot[i] += v
-        lines.append(f'| {b:g}x | {len(rs)} | {iters} | {wall / 3600:.1f} | '
-                     f'{cpu / 3600:.1f} ({len(timed)}) |')
-    lines.append(f'| all | {tot[0]} | {tot[1]} | {tot[2] / 3600:.1f} | '
-                 f'{tot[3] / 3600:.1f} ({tot[4]}) |')
-    return lines
+        return (f'| {label} | {len(rs)} | {sum(r.get("iters", 0) for r in rs)}'
+                f' | {wall / 3600:.1f} | {cpu / 3600:.1f} ({len(timed)}) |')
+
+    runs = results['runs']
+    return ['', '| cost | runs | training iterations | wall h (train + '
+            'eval) | CPU h (runs measured) |', '|---|---|---|---|---|'] + [
+        row(f'{b:g}x', [r for r in runs if sr.budget_of(r) == b])
+        for b in budgets_of(results)] + [row('all', runs)]
 
 
 # ------------------------------------------------------------- reading
