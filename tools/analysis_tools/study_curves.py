@@ -94,11 +94,12 @@ def plan_done(results: dict) -> tuple:
 def cost_table(results: dict) -> list:
     """Markdown: what each budget's runs cost. Wall hours as measured
     (each run under the load of its time); CPU hours (user + system, the
-    run's process and its loader workers) where the record has them, the
-    cost that load does not change."""
+    run's process and its loader workers) where the record has them for
+    the whole run, the cost that load does not change."""
     def row(label, rs):
         wall = sum(r.get('train_s', 0) + r.get('eval_s', 0) for r in rs)
-        timed = [r for r in rs if 'eval_cpu_s' in r]
+        timed = [r for r in rs if 'eval_cpu_s' in r
+                 and not r.get('timed_since')]  # resumed before the clock
         cpu = sum(r.get('train_cpu_s', 0) + r['eval_cpu_s'] for r in timed)
         return (f'| {label} | {len(rs)} | {sum(r.get("iters", 0) for r in rs)}'
                 f' | {wall / 3600:.1f} | {cpu / 3600:.1f} ({len(timed)}) |')

@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 
 import mmengine
 import torch
+from mmengine.hooks import Hook
 
 import study_eval as se
 import study_flops as sf
@@ -64,10 +65,10 @@ def train_config(row: str, knobs: dict, seed: int, smoke: bool):
 CKPT_EVERY = 200
 
 
-def _train(cfg, work_dir: str, name: str, iters: int) -> float:
+def _train(cfg, work_dir: str, name: str, iters: int) -> dict:
     """Train ``iters`` iterations, resuming from the work dir's last
-    checkpoint if an earlier attempt was interrupted; the wall seconds of
-    this attempt's training loop."""
+    checkpoint if an earlier attempt was interrupted; the run's clock
+    (:class:`RunClock`: wall and CPU seconds over its attempts)."""
     from mmengine.runner import Runner
     cfg = copy.deepcopy(cfg)
     sr.fit_schedule(cfg, iters)
@@ -79,21 +80,74 @@ def _train(cfg, work_dir: str, name: str, iters: int) -> float:
     cfg.custom_hooks = [*cfg.get('custom_hooks', []),
                         dict(type='RNGStateHook')]  # on-device draws too
     runner = Runner.from_cfg(cfg)
-    t0 = time.perf_counter()
+    clock = RunClock()
+    runner.register_hook(clock)
     runner.train()
-    seconds = time.perf_counter() - t0
     del runner
     gc.collect()  # ends the loader's persistent workers before the next run
-    return seconds
+    return clock.reading()
 
 
 def cpu_seconds() -> float:
-    """CPU seconds (user + system) this process and its reaped children
-    (data-loader workers) have used so far: a run's cost that does not
-    depend on what else the machine runs, unlike its wall clock."""
-    return sum(r.ru_utime + r.ru_stime for r in (
+    """CPU seconds (user + system) this process and its children (data
+    loader workers, reaped or alive) have used so far: a run's cost that
+    does not depend on what else the machine runs, unlike its wall clock.
+    Live children are read from ``/proc`` (Linux)."""
+    used = sum(r.ru_utime + r.ru_stime for r in (
         resource.getrusage(resource.RUSAGE_SELF),
         resource.getrusage(resource.RUSAGE_CHILDREN)))
+    return used + _live_children_cpu(os.getpid())
+
+
+def _live_children_cpu(pid: int) -> float:
+    """utime + stime of ``pid``'s live children (not yet reaped)."""
+    tick, total = os.sysconf('SC_CLK_TCK'), 0.
+    for entry in os.listdir('/proc'):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f'/proc/{entry}/stat') as f:
+                # after the parenthesised name: state, ppid, ..., utime and
+                # stime (fields 14 and 15 of proc(5))
+                fields = f.read().rsplit(')', 1)[1].split()
+        except (OSError, IndexError):
+            continue  # gone meanwhile
+        if int(fields[1]) == pid:
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+class RunClock(Hook):
+    """A run's training seconds, wall and CPU, summed over its attempts:
+    each checkpoint carries the total up to it, and a resumed attempt adds
+    its own to the one it loads. Work an interrupted attempt did after its
+    last checkpoint is redone and counted once, so a resumed run reports
+    what an uninterrupted one would, plus the resume's start-up.
+    ``since`` is the iteration the clock started at: 0, or where a resume
+    found a checkpoint without a clock (saved before it existed)."""
+
+    priority = 'VERY_LOW'
+
+    def __init__(self) -> None:
+        self.carried = dict(wall_s=0., cpu_s=0., since=0)
+        self.t0 = self.cpu0 = None
+
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        self.carried = checkpoint.get('run_clock') or dict(
+            wall_s=0., cpu_s=0., since=checkpoint['meta']['iter'])
+
+    def before_train(self, runner) -> None:
+        self.t0, self.cpu0 = time.perf_counter(), cpu_seconds()
+
+    def reading(self) -> dict:
+        """The totals so far (this attempt's time added)."""
+        return dict(
+            wall_s=self.carried['wall_s'] + time.perf_counter() - self.t0,
+            cpu_s=self.carried['cpu_s'] + cpu_seconds() - self.cpu0,
+            since=self.carried['since'])
+
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        checkpoint['run_clock'] = self.reading()
 
 
 def _resumed_at(work: str) -> int:
@@ -124,22 +178,25 @@ def train(job: dict, args) -> dict:
         iters = max(1, int(job['budget_flops'] // flops))
     else:  # wall clock: calibrate s/iter in this process first
         cal = 2 if args.smoke else 12
-        s_iter = _train(cfg, osp.join(work, 'calib'), 'calib', cal) / cal
+        s_iter = _train(cfg, osp.join(work, 'calib'), 'calib',
+                        cal)['wall_s'] / cal
         iters = max(2, int(args.budget_s / s_iter))
     ckpt, done = (osp.join(work, f'iter_{iters}.pth'),
                   osp.join(work, 'train.json'))
     if osp.isfile(ckpt) and osp.isfile(done):
         return mmengine.load(done)
     resumed_at = _resumed_at(work)
-    cpu0 = cpu_seconds()
-    train_s = _train(cfg, work, job['tag'], iters)
+    clock = _train(cfg, work, job['tag'], iters)
     rec = dict(iters=iters, flops_per_step=flops, train_flops=flops * iters,
-               train_s=round(train_s, 1),
-               train_cpu_s=round(cpu_seconds() - cpu0, 1),
-               s_per_iter=round(train_s / max(1, iters - resumed_at), 4),
+               train_s=round(clock['wall_s'], 1),
+               train_cpu_s=round(clock['cpu_s'], 1),
+               s_per_iter=round(clock['wall_s']
+                                / max(1, iters - clock['since']), 4),
                checkpoint=ckpt)
-    if resumed_at:  # train_s, train_cpu_s: this attempt's iterations only
+    if resumed_at:
         rec['resumed_at'] = resumed_at
+    if clock['since']:  # train_s, train_cpu_s: iterations since..iters only
+        rec['timed_since'] = clock['since']
     mmengine.dump(rec, done, indent=1)
     return rec
 

@@ -75,7 +75,7 @@ def test_iterations_follow_the_budget_alone(monkeypatch, tmp_path):
 
     def fake_train(cfg, work_dir, name, iters):
         seen['iters'] = iters
-        return 123.0
+        return dict(wall_s=123.0, cpu_s=120.0, since=0)
 
     monkeypatch.setattr(st, '_train', fake_train)
     monkeypatch.setattr(st.sf, 'step_flops', lambda cfg, seed=0: 7_000)
@@ -95,7 +95,7 @@ def test_steps_diagnosis_trains_maes_iterations(monkeypatch, tmp_path):
         seen.append((name, iters))
         os.makedirs(work_dir, exist_ok=True)  # the checkpoint, as mmengine
         open(osp.join(work_dir, f'iter_{iters}.pth'), 'wb').close()
-        return 1.0
+        return dict(wall_s=1.0, cpu_s=1.0, since=0)
 
     monkeypatch.setattr(st, '_train', fake_train)
     monkeypatch.setattr(st.sf, 'step_flops', lambda cfg, seed=0: 7_000)

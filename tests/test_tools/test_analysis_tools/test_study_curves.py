@@ -71,8 +71,16 @@ def test_interrupted_run_resumes_to_the_same_weights(row, tmp_path,
     monkeypatch.setattr(IterBasedTrainLoop, 'run_iter',
                         lambda self, b: seen.append(self._iter) or
                         run_iter(self, b))
-    st._train(cfg, str(tmp_path / 'two'), 'two', 4)
+    cut_clock = torch.load(tmp_path / 'two/iter_2.pth',
+                           weights_only=False)['run_clock']
+    clock = st._train(cfg, str(tmp_path / 'two'), 'two', 4)
     assert seen == [2, 3]  # resumed, not restarted
+    # the run's clock adds the resumed attempt to the one cut short
+    end = torch.load(tmp_path / 'two/iter_4.pth',
+                     weights_only=False)['run_clock']
+    assert cut_clock['since'] == end['since'] == clock['since'] == 0
+    for k in ('wall_s', 'cpu_s'):
+        assert 0 < cut_clock[k] < end[k] <= clock[k], k
     a = torch.load(tmp_path / 'one/iter_4.pth', weights_only=True)
     b = torch.load(tmp_path / 'two/iter_4.pth', weights_only=True)
     assert a['state_dict'].keys() == b['state_dict'].keys()
@@ -84,6 +92,31 @@ def test_interrupted_run_resumes_to_the_same_weights(row, tmp_path,
     assert not (tmp_path / 'two/iter_2.pth').exists()  # one kept
 
 
+def test_clock_counts_live_loader_workers_and_says_where_it_began():
+    """CPU seconds include a child still running (a persistent loader
+    worker at checkpoint time); a resume from a checkpoint saved without a
+    clock times only the iterations after it."""
+    import subprocess
+    import time
+    before = st.cpu_seconds()
+    child = subprocess.Popen([sys.executable, '-c', (
+        'import time\nt = time.process_time()\n'
+        'while time.process_time() - t < 0.5: pass\ntime.sleep(30)')])
+    try:
+        deadline = time.time() + 20
+        while st.cpu_seconds() - before < 0.5 and time.time() < deadline:
+            time.sleep(0.1)
+        assert child.poll() is None  # alive, not reaped
+        assert st.cpu_seconds() - before >= 0.5
+    finally:
+        child.kill()
+        child.wait()
+    clock = st.RunClock()
+    clock.after_load_checkpoint(None, dict(meta=dict(iter=1000)))
+    clock.before_train(None)
+    assert clock.reading()['since'] == 1000
+
+
 def test_finished_training_is_not_repeated(monkeypatch, tmp_path):
     """Killed during evaluation: the next start finds the last checkpoint
     and train.json and goes straight to evaluation."""
@@ -93,7 +126,7 @@ def test_finished_training_is_not_repeated(monkeypatch, tmp_path):
         calls.append(iters)
         (tmp_path / 't').mkdir(exist_ok=True)
         (tmp_path / 't' / f'iter_{iters}.pth').write_bytes(b'')
-        return 5.0
+        return dict(wall_s=5.0, cpu_s=5.0, since=0)
 
     monkeypatch.setattr(st, '_train', fake_train)
     monkeypatch.setattr(st.sf, 'step_flops', lambda cfg, seed=0: 7_000)
@@ -110,7 +143,7 @@ def test_budget_list_multiplies_the_iterations(monkeypatch, tmp_path):
 
     def fake_train(cfg, work_dir, name, iters):
         seen[name] = iters
-        return 1.0
+        return dict(wall_s=1.0, cpu_s=1.0, since=0)
 
     monkeypatch.setattr(st, '_train', fake_train)
     memo, count = {}, st.sf.step_flops  # one real count per row
@@ -220,6 +253,7 @@ def test_curves_report_and_figure(tmp_path):
                 evals=dict(test=dict(knn_cls=top + seed, knn_mean=top,
                                      linear_cls=top, linear_mean=top - 1,
                                      finetune=top - 2))))
+    res['runs'][-1]['timed_since'] = 200  # resumed before the clock
     for r in res['runs'][-6:]:
         if r['budget'] == 1:
             del r['budget']  # as the first study wrote them
@@ -236,7 +270,7 @@ def test_curves_report_and_figure(tmp_path):
     # seeds 0-1 of SymMIM at 3x and 10x (the fake 1x tuning picks lr 0.5)
     assert f'Plan: 4 of {len(sc.PLAN)} runs done.' in table
     assert '| 3x | 2 | 2400 | 2.0 | 1.9 (2) |' in table
-    assert '| all | 11 | 13153 | 6.0 | 5.7 (6) |' in table
+    assert '| all | 11 | 13153 | 6.0 | 4.7 (5) |' in table  # CPU: whole runs
     main = [line for line in doc.read_text().splitlines()
             if line.startswith('| symmim-asymmetric | ViT')]
     assert len(main) == 1 and '| ViT 128x4 | lr=0.5 | 400 |' in main[0]
