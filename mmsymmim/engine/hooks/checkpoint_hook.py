@@ -53,11 +53,11 @@ from mmengine.dist import is_main_process
 from mmengine.fileio import put_text
 from mmengine.fileio.backends.local_backend import LocalBackend
 from mmengine.hooks import CheckpointHook as _MMEngineCheckpointHook
-from mmengine.model import is_model_wrapper
 from mmengine.optim import OptimWrapperDict
 from mmengine.registry import HOOKS as MMENGINE_HOOKS
 
 from mmpretrain.registry import HOOKS
+from .hook_utils import bare_model
 
 
 class CheckpointHook(_MMEngineCheckpointHook):
@@ -234,8 +234,7 @@ def estimate_checkpoint_bytes(runner, save_optimizer: bool = True) -> int:
     size once it has stepped, else foreseen from the optimizer's type), plus
     a fixed allowance for the config text, the message hub and the
     schedulers."""
-    model = runner.model.module if is_model_wrapper(
-        runner.model) else runner.model
+    model = bare_model(runner)
     total = _tensor_bytes(model.state_dict()) + 64 * 1024
     for hook in getattr(runner, 'hooks', ()):
         ema = getattr(hook, 'ema_model', None)

@@ -4,11 +4,11 @@ from typing import Optional
 
 import mmengine
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 
 from mmpretrain.registry import HOOKS
 from ...arg_checks import check_bool, check_int, check_number
 from ...evaluation.knn import knn_accuracy
+from .hook_utils import bare_model
 
 
 @HOOKS.register_module()
@@ -62,8 +62,7 @@ class KNNEvalHook(Hook):
         if self._loaders is None:
             self._loaders = (Runner.build_dataloader(self.bank_cfg),
                              Runner.build_dataloader(self.test_cfg))
-        model = runner.model.module if is_model_wrapper(
-            runner.model) else runner.model
+        model = bare_model(runner)
         acc = knn_accuracy(model, *self._loaders, self.num_classes, self.k,
                            self.temperature)
         self.results[label] = acc

@@ -3,9 +3,9 @@ import torch
 import torch.distributed as torch_dist
 from mmengine.dist import is_distributed
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 
 from mmpretrain.registry import HOOKS
+from .hook_utils import bare_model
 
 ACTIONS = ('raise', 'skip')
 
@@ -35,8 +35,7 @@ class LossGuardHook(Hook):
         self.action = action
 
     def before_train(self, runner) -> None:
-        model = runner.model.module if is_model_wrapper(
-            runner.model) else runner.model
+        model = bare_model(runner)
         parse_losses = model.parse_losses
         update_params = runner.optim_wrapper.update_params
         state = dict(bad=False)

@@ -1,6 +1,5 @@
 """Draw the nearest-neighbours picture every N iterations, during training."""
 import copy
-import os.path as osp
 from typing import Optional
 
 import mmcv
@@ -9,12 +8,12 @@ import torch
 from mmengine.dataset import Compose
 from mmengine.dist import master_only
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 
 from mmpretrain.registry import DATASETS, HOOKS, TRANSFORMS
 from ...visualization.neighbours import (draw_neighbours, embed,
                                          label_precision, nearest, tile_size)
 from ...visualization.reconstruction import default_dataset
+from .hook_utils import bare_model, save_picture
 
 
 def test_pipeline(cfg) -> Compose:
@@ -97,17 +96,12 @@ class NeighboursVisHook(Hook):
         self.seed, self.out_dir, self.at_start = seed, out_dir, at_start
         self._pipeline = self._data = None
 
-    @staticmethod
-    def _model(runner):
-        return runner.model.module if is_model_wrapper(
-            runner.model) else runner.model
-
     @master_only
     def before_train(self, runner) -> None:
-        if not hasattr(self._model(runner), 'extract_feat'):
+        if not hasattr(bare_model(runner), 'extract_feat'):
             raise TypeError('NeighboursVisHook needs a model with '
                             '`extract_feat`, got '
-                            f'{type(self._model(runner)).__name__}')
+                            f'{type(bare_model(runner)).__name__}')
         self._pipeline = test_pipeline(runner.cfg)
         self._ds_cfg = self.dataset or default_dataset(runner.cfg)
         if self.at_start and runner.iter == 0:
@@ -177,11 +171,9 @@ class NeighboursVisHook(Hook):
             self._write(runner, runner.iter + 1)
 
     def _write(self, runner, step: int) -> None:
-        picture, precision = self.picture(self._model(runner))
-        mmcv.imwrite(picture, osp.join(runner.work_dir, self.out_dir,
-                                       f'neighbours_iter_{step:04d}.png'))
-        runner.visualizer.add_image('neighbours', picture[..., ::-1].copy(),
-                                    step=step)
+        picture, precision = self.picture(bare_model(runner))
+        save_picture(runner, picture, self.out_dir,
+                     f'neighbours_iter_{step:04d}.png', 'neighbours', step)
         if precision is not None:
             key = f'neighbours/precision@{self.k}'
             runner.visualizer.add_scalars({key: precision}, step=step)

@@ -1,11 +1,8 @@
 """Draw what SymMIM reconstructs, every N iterations, during training."""
-import os.path as osp
 from typing import Optional
 
-import mmcv
 from mmengine.dist import master_only
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 
 from mmpretrain.registry import HOOKS
 from ...arg_checks import check_int
@@ -13,6 +10,7 @@ from ...visualization.reconstruction import (default_dataset,
                                              find_mask_generator,
                                              images_from_dataset,
                                              reconstruction_grid)
+from .hook_utils import bare_model, save_picture
 
 
 @HOOKS.register_module()
@@ -62,14 +60,9 @@ class ReconstructionVisHook(Hook):
         self.out_dir = out_dir
         self._images = self._mask_generator = None
 
-    @staticmethod
-    def _model(runner):
-        return runner.model.module if is_model_wrapper(
-            runner.model) else runner.model
-
     @master_only
     def before_train(self, runner) -> None:
-        model = self._model(runner)
+        model = bare_model(runner)
         if not hasattr(model, 'reconstruct'):
             raise TypeError(f'ReconstructionVisHook needs a model with '
                             f'`reconstruct` (SymMIM), got {type(model)}')
@@ -85,9 +78,7 @@ class ReconstructionVisHook(Hook):
             return
         step = runner.iter + 1
         grid = reconstruction_grid(
-            self._model(runner), self._images, self._mask_generator,
+            bare_model(runner), self._images, self._mask_generator,
             self.seed)
-        mmcv.imwrite(grid, osp.join(runner.work_dir, self.out_dir,
-                                    f'iter_{step:04d}.png'))
-        runner.visualizer.add_image('reconstruction', grid[..., ::-1].copy(),
-                                    step=step)
+        save_picture(runner, grid, self.out_dir, f'iter_{step:04d}.png',
+                     'reconstruction', step)
