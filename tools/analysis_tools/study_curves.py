@@ -97,12 +97,12 @@ def cost_table(results: dict) -> list:
     run's process and its loader workers) where the record has them for
     the whole run, the cost that load does not change."""
     def row(label, rs):
-        wall = sum(r.get('train_s', 0) + r.get('eval_s', 0) for r in rs)
         timed = [r for r in rs if 'eval_cpu_s' in r
                  and not r.get('timed_since')]  # resumed before the clock
         cpu = sum(r.get('train_cpu_s', 0) + r['eval_cpu_s'] for r in timed)
-        return (f'| {label} | {len(rs)} | {sum(r.get("iters", 0) for r in rs)}'
-                f' | {wall / 3600:.1f} | {cpu / 3600:.1f} ({len(timed)}) |')
+        iters = sum(r.get('iters', 0) for r in rs)
+        return (f'| {label} | {len(rs)} | {iters} | {sr.wall_hours(rs):.1f}'
+                f' | {cpu / 3600:.1f} ({len(timed)}) |')
 
     runs = results['runs']
     return ['', '| cost | runs | training iterations | wall h (train + '

@@ -163,12 +163,11 @@ def report_tables(results: dict, rows) -> str:
                 f'{e.get("val_ft_mean", {}).get("finetune", "")} |')
     runs = [r for r in results['runs'] if sr.budget_of(r) == 1]
     if runs:  # the budget curves' runs: their own cost table
-        hours = sum(r.get('train_s', 0) + r.get('eval_s', 0)
-                    for r in runs) / 3600
         lines += ['', f'{len(runs)} runs at 1x, '
                   f'{sum(r.get("iters", 0) for r in runs)} training '
-                  f'iterations, {hours:.2f} h of training and evaluation as '
-                  'measured (each run under the load of its time; the other '
+                  f'iterations, {sr.wall_hours(runs):.2f} h of training and '
+                  'evaluation as measured (each run under the load of its '
+                  'time; the other '
                   'budgets: docs/budget_curves.md).']
     lines += timing_table(results, rows)
     return '\n'.join(lines) or '(no runs yet)'

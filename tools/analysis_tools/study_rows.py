@@ -331,6 +331,12 @@ def budget_of(run: dict) -> float:
     return run.get('budget', 1)
 
 
+def wall_hours(runs: list) -> float:
+    """Training plus evaluation wall hours of ``runs``, as measured (each
+    under the load of its time)."""
+    return sum(r.get('train_s', 0) + r.get('eval_s', 0) for r in runs) / 3600
+
+
 def find_run(results: dict, row: str, seed: int, knobs: dict, budget=1):
     """The run of ``row`` at ``seed``, ``knobs`` (clean) and ``budget``
     that ``results`` holds, or None."""
