@@ -192,6 +192,56 @@ def curves_table(results: dict) -> list:
             '|' + '---|' * 10] + lines
 
 
+# the comparisons the curves answer: (row, minus row, what it asks)
+GAPS = (('mae', 'symmim-asymmetric', 'MAE - SymMIM default'),
+        ('symmim-random-asym', 'symmim-asymmetric',
+         'random 50 % mask - checkerboard (one order)'),
+        ('symmim-asymmetric', 'symmim-visible',
+         'one view order - both orders'),
+        ('mixmask-mocov2', 'mocov2', 'MixMask - MoCo v2'))
+
+
+def gap_cell(a: list, b: list, metric: str, reads: tuple) -> str:
+    """``difference of the seed means [min, max of the per-seed
+    differences]``, the bracket over the seeds both rows hold (two or
+    more); each row on its own readout."""
+    va, vb = ({r['seed']: value(r['evals']['test'], metric, rd)
+               for r in rs} for rs, rd in zip((a, b), reads))
+    va = {k: v for k, v in va.items() if v is not None}
+    vb = {k: v for k, v in vb.items() if v is not None}
+    if not va or not vb:
+        return ''
+    out = f'{statistics.mean(va.values()) - statistics.mean(vb.values()):+.2f}'
+    paired = [va[k] - vb[k] for k in sorted(va.keys() & vb.keys())]
+    if len(paired) > 1:
+        out += f' [{min(paired):+.2f}, {max(paired):+.2f}]'
+    return out
+
+
+def gap_table(results: dict) -> list:
+    """Markdown: each comparison in GAPS at each budget both rows have, in
+    points of top-1 (test split): where lines cross (the sign changes
+    along the budgets) or converge (the gap shrinks) is read here."""
+    reads = readouts(results)
+    lines = []
+    for row, minus, what in GAPS:
+        for b in budgets_of(results):
+            a, o = curve_runs(results, row, b), curve_runs(results, minus, b)
+            if not a or not o or (b == 1 and len(budgets_of(results)) == 1):
+                continue
+            cells = [gap_cell(a, o, m, (reads[row], reads[minus]))
+                     for m in ('knn', 'linear', 'finetune')]
+            seeds = ' / '.join(','.join(str(r['seed']) for r in rs)
+                               for rs in (a, o))
+            lines.append(f'| {what} | {b:g}x | ' + ' | '.join(cells)
+                         + f' | {seeds} |')
+    if not lines:
+        return []
+    return ['', '| gap in points (test split) | budget | k-NN | linear | '
+            '1 % fine-tune | seeds (row / minus row) |',
+            '|' + '---|' * 6] + lines
+
+
 def curves_figure(results: dict, path: str) -> None:
     """Three panels (k-NN, linear probe, 1 % fine-tune): top-1 against
     training TFLOP (log axis), a line per row through the seed means, the

@@ -269,7 +269,7 @@ def write_report(results: dict, rows, doc: str = DOC,
     if len(sc.budgets_of(results)) > 1:
         done, total = sc.plan_done(results)
         fill_block(curves_doc, '\n'.join(
-            sc.curves_table(results)[1:]
+            sc.curves_table(results)[1:] + sc.gap_table(results)
             + ['', f'Plan: {done} of {total} runs done.']
             + sc.cost_table(results)))
         sc.curves_figure(results, curves_path)

@@ -280,6 +280,32 @@ def test_curves_report_and_figure(tmp_path):
     assert [p[1] for p in pts] == [70.5, 75.5, 78.5]
 
 
+def test_gap_table_pairs_seeds_and_skips_missing_budgets():
+    """A comparison's gap is the difference of the seed means, bracketed
+    by the per-seed differences; each row on its own readout (SymMIM the
+    class token, MAE the patch mean); a budget one row lacks is left out."""
+    res = fake_results()
+    mae = next(r for r in res['runs'] if r['row'] == 'mae')
+    mae['evals']['test'] = {}  # readouts: chosen on the 1x seed-0 run
+
+    def run(row, seed, budget, **test):
+        res['runs'].append(dict(row=row, seed=seed, knobs=(
+            {'lr': 0.5} if row != 'mae' else {}), iters=400 * budget,
+            budget=budget, train_flops=budget * 12e12, evals=dict(
+                test=dict(test, finetune=test.pop('ft')))))
+
+    for seed in (0, 1):
+        run('symmim-asymmetric', seed, 3, knn_cls=75. + seed, knn_mean=0.,
+            linear_cls=75., linear_mean=0., ft=73.)
+        run('mae', seed, 3, knn_mean=77. + 2 * seed, knn_cls=0.,
+            linear_mean=70., linear_cls=99., ft=74.)
+    run('symmim-asymmetric', 0, 10, knn_cls=80., linear_cls=80., ft=80.)
+    table = sc.gap_table(res)
+    assert table[3:] == ['| MAE - SymMIM default | 3x | +2.50 [+2.00, '
+                         '+3.00] | -5.00 [-5.00, -5.00] | +1.00 [+1.00, '
+                         '+1.00] | 0,1 / 0,1 |']
+
+
 def test_a_second_writer_is_refused_a_report_is_not(tmp_path, monkeypatch):
     """While a study holds the results file, another study stage stops
     with one line naming the lock; the report (read-only) still runs."""
