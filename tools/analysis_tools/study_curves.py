@@ -91,14 +91,20 @@ def plan_done(results: dict) -> tuple:
     return done, len(PLAN)
 
 
+def whole_timed(run: dict) -> bool:
+    """Whether the run's training seconds cover all its iterations: a
+    record without ``timed_since`` predates the clock, and then a resumed
+    run (``resumed_at``) timed its last attempt only."""
+    return run.get('timed_since', run.get('resumed_at', 0)) == 0
+
+
 def cost_table(results: dict) -> list:
     """Markdown: what each budget's runs cost. Wall hours as measured
     (each run under the load of its time); CPU hours (user + system, the
     run's process and its loader workers) where the record has them for
     the whole run, the cost that load does not change."""
     def row(label, rs):
-        timed = [r for r in rs if 'eval_cpu_s' in r
-                 and not r.get('timed_since')]  # resumed before the clock
+        timed = [r for r in rs if 'eval_cpu_s' in r and whole_timed(r)]
         cpu = sum(r.get('train_cpu_s', 0) + r['eval_cpu_s'] for r in timed)
         iters = sum(r.get('iters', 0) for r in rs)
         return (f'| {label} | {len(rs)} | {iters} | {sr.wall_hours(rs):.1f}'

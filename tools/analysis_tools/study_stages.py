@@ -6,6 +6,7 @@ import gc
 import os
 import os.path as osp
 import resource
+import shutil
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -176,8 +177,9 @@ def train(job: dict, args) -> dict:
                              f'{iters!r}')
     elif args.budget_s is None:
         iters = max(1, int(job['budget_flops'] // flops))
-    else:  # wall clock: calibrate s/iter in this process first
+    else:  # wall clock: calibrate s/iter in this process, afresh
         cal = 2 if args.smoke else 12
+        shutil.rmtree(osp.join(work, 'calib'), ignore_errors=True)
         s_iter = _train(cfg, osp.join(work, 'calib'), 'calib',
                         cal)['wall_s'] / cal
         iters = max(2, int(args.budget_s / s_iter))
@@ -192,11 +194,10 @@ def train(job: dict, args) -> dict:
                train_cpu_s=round(clock['cpu_s'], 1),
                s_per_iter=round(clock['wall_s']
                                 / max(1, iters - clock['since']), 4),
-               checkpoint=ckpt)
+               checkpoint=ckpt,
+               timed_since=clock['since'])  # > 0: seconds from there on only
     if resumed_at:
         rec['resumed_at'] = resumed_at
-    if clock['since']:  # train_s, train_cpu_s: iterations since..iters only
-        rec['timed_since'] = clock['since']
     mmengine.dump(rec, done, indent=1)
     return rec
 

@@ -1,8 +1,11 @@
 """The study's budget curves: budgets as a list, runs that resume after an
 interruption, --streams, the plan and the curves' report."""
 import json
+import os
 import os.path as osp
+import resource
 import sys
+import time
 
 import pytest
 import torch
@@ -71,16 +74,21 @@ def test_interrupted_run_resumes_to_the_same_weights(row, tmp_path,
     monkeypatch.setattr(IterBasedTrainLoop, 'run_iter',
                         lambda self, b: seen.append(self._iter) or
                         run_iter(self, b))
-    cut_clock = torch.load(tmp_path / 'two/iter_2.pth',
-                           weights_only=False)['run_clock']
+    # the cut attempt's clock, made large: the resumed one must add to it
+    cut = torch.load(tmp_path / 'two/iter_2.pth', weights_only=False)
+    assert cut['run_clock']['since'] == 0 and cut['run_clock']['cpu_s'] > 0
+    cut['run_clock'].update(wall_s=1000., cpu_s=2000.)
+    torch.save(cut, tmp_path / 'two/iter_2.pth')
+    t0, cpu0 = time.perf_counter(), st.cpu_seconds()
     clock = st._train(cfg, str(tmp_path / 'two'), 'two', 4)
+    took = dict(wall_s=time.perf_counter() - t0,
+                cpu_s=st.cpu_seconds() - cpu0)
     assert seen == [2, 3]  # resumed, not restarted
-    # the run's clock adds the resumed attempt to the one cut short
     end = torch.load(tmp_path / 'two/iter_4.pth',
                      weights_only=False)['run_clock']
-    assert cut_clock['since'] == end['since'] == clock['since'] == 0
-    for k in ('wall_s', 'cpu_s'):
-        assert 0 < cut_clock[k] < end[k] <= clock[k], k
+    assert end['since'] == clock['since'] == 0
+    for k, carried in (('wall_s', 1000.), ('cpu_s', 2000.)):
+        assert carried < end[k] <= clock[k] <= carried + took[k], k
     a = torch.load(tmp_path / 'one/iter_4.pth', weights_only=True)
     b = torch.load(tmp_path / 'two/iter_4.pth', weights_only=True)
     assert a['state_dict'].keys() == b['state_dict'].keys()
@@ -97,17 +105,19 @@ def test_clock_counts_live_loader_workers_and_says_where_it_began():
     worker at checkpoint time); a resume from a checkpoint saved without a
     clock times only the iterations after it."""
     import subprocess
-    import time
-    before = st.cpu_seconds()
     child = subprocess.Popen([sys.executable, '-c', (
         'import time\nt = time.process_time()\n'
         'while time.process_time() - t < 0.5: pass\ntime.sleep(30)')])
     try:
         deadline = time.time() + 20
-        while st.cpu_seconds() - before < 0.5 and time.time() < deadline:
-            time.sleep(0.1)
+        while (st._live_children_cpu(os.getpid()) < 0.5
+               and time.time() < deadline):
+            time.sleep(0.2)
         assert child.poll() is None  # alive, not reaped
-        assert st.cpu_seconds() - before >= 0.5
+        reaped = sum(r.ru_utime + r.ru_stime for r in (
+            resource.getrusage(resource.RUSAGE_SELF),
+            resource.getrusage(resource.RUSAGE_CHILDREN)))
+        assert st.cpu_seconds() - reaped >= 0.5  # the live child's share
     finally:
         child.kill()
         child.wait()
@@ -253,7 +263,8 @@ def test_curves_report_and_figure(tmp_path):
                 evals=dict(test=dict(knn_cls=top + seed, knn_mean=top,
                                      linear_cls=top, linear_mean=top - 1,
                                      finetune=top - 2))))
-    res['runs'][-1]['timed_since'] = 200  # resumed before the clock
+    res['runs'][-1]['resumed_at'] = 200  # resumed before the clock
+    res['runs'][-2].update(resumed_at=400, timed_since=0)  # with the clock
     for r in res['runs'][-6:]:
         if r['budget'] == 1:
             del r['budget']  # as the first study wrote them
