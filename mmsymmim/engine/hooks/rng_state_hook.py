@@ -13,12 +13,16 @@ loaded to start another run (``load_from``, fine-tuning) leaves the streams
 alone: the state is restored only when training resumes at the iteration it
 was saved for. Exact with ``num_workers > 0`` (each worker is seeded on its
 own); with ``num_workers=0`` the pipeline shares the main stream, and the
-first resumed batch is loaded before this hook can act.
+first resumed batch is loaded before this hook can act. Single-process runs
+only: mmengine writes a checkpoint from rank 0 alone, so only rank 0's
+streams could be saved, and every rank would resume with them; a run of
+several processes is refused at the start of training.
 """
 import random
 
 import numpy as np
 import torch
+from mmengine.dist import get_world_size
 from mmengine.hooks import Hook
 from mmpretrain.registry import HOOKS
 
@@ -54,6 +58,15 @@ class RNGStateHook(Hook):
 
     def __init__(self) -> None:
         self._pending = None
+
+    def before_train(self, runner) -> None:
+        world = get_world_size()
+        if world > 1:
+            raise RuntimeError(
+                f'RNGStateHook: {world} processes, but a checkpoint is '
+                "written by rank 0 alone, so only rank 0's random streams "
+                'could be saved and every rank would resume with them. Use '
+                'it in single-process runs, or remove it from custom_hooks.')
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         # saved after iteration runner.iter + 1; training resumes there
