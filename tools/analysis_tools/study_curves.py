@@ -210,7 +210,8 @@ GAPS = (('mae', 'symmim-asymmetric', 'MAE - SymMIM default'),
 def gap_cell(a: list, b: list, metric: str, reads: tuple) -> str:
     """``difference of the seed means [min, max of the per-seed
     differences]``, the bracket over the seeds both rows hold (two or
-    more); each row on its own readout."""
+    more); where the rows hold different seeds, ``(same seeds: mean of the
+    per-seed differences)`` follows. Each row on its own readout."""
     va, vb = ({r['seed']: value(r['evals']['test'], metric, rd)
                for r in rs} for rs, rd in zip((a, b), reads))
     va = {k: v for k, v in va.items() if v is not None}
@@ -221,6 +222,8 @@ def gap_cell(a: list, b: list, metric: str, reads: tuple) -> str:
     paired = [va[k] - vb[k] for k in sorted(va.keys() & vb.keys())]
     if len(paired) > 1:
         out += f' [{min(paired):+.2f}, {max(paired):+.2f}]'
+    if paired and va.keys() != vb.keys():
+        out += f' (same seeds: {statistics.mean(paired):+.2f})'
     return out
 
 

@@ -315,6 +315,13 @@ def test_gap_table_pairs_seeds_and_skips_missing_budgets():
     assert table[3:] == ['| MAE - SymMIM default | 3x | +2.50 [+2.00, '
                          '+3.00] | -5.00 [-5.00, -5.00] | +1.00 [+1.00, '
                          '+1.00] | 0,1 / 0,1 |']
+    # different seeds: the mean gap, then the same-seed one (seed 0 alone)
+    run('mae', 0, 10, knn_mean=82., knn_cls=0., linear_mean=81.,
+        linear_cls=0., ft=83.)
+    run('symmim-asymmetric', 1, 10, knn_cls=76., linear_cls=80., ft=80.)
+    assert sc.gap_table(res)[4] == (
+        '| MAE - SymMIM default | 10x | +4.00 (same seeds: +2.00) | '
+        '+1.00 (same seeds: +1.00) | +3.00 (same seeds: +3.00) | 0 / 0,1 |')
 
 
 def test_a_second_writer_is_refused_a_report_is_not(tmp_path, monkeypatch):
