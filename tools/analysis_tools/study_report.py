@@ -267,10 +267,9 @@ def write_report(results: dict, rows, doc: str = DOC,
     if any(main_runs(results, row) for row in rows):
         figure(results, rows, figure_path)
     if len(sc.budgets_of(results)) > 1:
-        done, total = sc.plan_done(results)
         fill_block(curves_doc, '\n'.join(
             sc.curves_table(results)[1:] + sc.gap_table(results)
-            + ['', f'Plan: {done} of {total} runs done.']
+            + ['', sc.plan_line(results)]
             + sc.cost_table(results)))
         sc.curves_figure(results, curves_path)
 
