@@ -1,9 +1,8 @@
 """The study's budget curves: budgets as a list, runs that resume after an
-interruption, --streams, the plan and the curves' report."""
+interruption (their clock: test_study_clock.py), --streams, the plan and
+the curves' report."""
 import json
-import os
 import os.path as osp
-import resource
 import sys
 import time
 
@@ -15,6 +14,7 @@ from ...harness import REPO
 TOOLS = osp.join(REPO, 'tools/analysis_tools')
 sys.path.insert(0, TOOLS)
 import small_scale_study as study  # noqa: E402
+import study_clock as clk  # noqa: E402
 import study_curves as sc  # noqa: E402
 import study_rows as sr  # noqa: E402
 import study_stages as st  # noqa: E402
@@ -69,7 +69,7 @@ def test_interrupted_run_resumes_to_the_same_weights(row, tmp_path,
     monkeypatch.setattr(IterBasedTrainLoop, 'run_iter', cut)
     with pytest.raises(Interrupt):
         st._train(cfg, str(tmp_path / 'two'), 'two', 4)
-    assert st._resumed_at(str(tmp_path / 'two')) == 2
+    assert clk.resumed_at(str(tmp_path / 'two')) == 2
     seen = []
     monkeypatch.setattr(IterBasedTrainLoop, 'run_iter',
                         lambda self, b: seen.append(self._iter) or
@@ -79,10 +79,10 @@ def test_interrupted_run_resumes_to_the_same_weights(row, tmp_path,
     assert cut['run_clock']['since'] == 0 and cut['run_clock']['cpu_s'] > 0
     cut['run_clock'].update(wall_s=1000., cpu_s=2000.)
     torch.save(cut, tmp_path / 'two/iter_2.pth')
-    t0, cpu0 = time.perf_counter(), st.cpu_seconds()
+    t0, cpu0 = time.perf_counter(), clk.cpu_seconds()
     clock = st._train(cfg, str(tmp_path / 'two'), 'two', 4)
     took = dict(wall_s=time.perf_counter() - t0,
-                cpu_s=st.cpu_seconds() - cpu0)
+                cpu_s=clk.cpu_seconds() - cpu0)
     assert seen == [2, 3]  # resumed, not restarted
     end = torch.load(tmp_path / 'two/iter_4.pth',
                      weights_only=False)['run_clock']
@@ -98,33 +98,6 @@ def test_interrupted_run_resumes_to_the_same_weights(row, tmp_path,
         for name, v in state.items():
             assert torch.equal(v, b['optimizer']['state'][i][name]), name
     assert not (tmp_path / 'two/iter_2.pth').exists()  # one kept
-
-
-def test_clock_counts_live_loader_workers_and_says_where_it_began():
-    """CPU seconds include a child still running (a persistent loader
-    worker at checkpoint time); a resume from a checkpoint saved without a
-    clock times only the iterations after it."""
-    import subprocess
-    child = subprocess.Popen([sys.executable, '-c', (
-        'import time\nt = time.process_time()\n'
-        'while time.process_time() - t < 0.5: pass\ntime.sleep(30)')])
-    try:
-        deadline = time.time() + 20
-        while (st._live_children_cpu(os.getpid()) < 0.5
-               and time.time() < deadline):
-            time.sleep(0.2)
-        assert child.poll() is None  # alive, not reaped
-        reaped = sum(r.ru_utime + r.ru_stime for r in (
-            resource.getrusage(resource.RUSAGE_SELF),
-            resource.getrusage(resource.RUSAGE_CHILDREN)))
-        assert st.cpu_seconds() - reaped >= 0.5  # the live child's share
-    finally:
-        child.kill()
-        child.wait()
-    clock = st.RunClock()
-    clock.after_load_checkpoint(None, dict(meta=dict(iter=1000)))
-    clock.before_train(None)
-    assert clock.reading()['since'] == 1000
 
 
 def test_finished_training_is_not_repeated(monkeypatch, tmp_path):
