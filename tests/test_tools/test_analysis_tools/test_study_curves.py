@@ -212,13 +212,31 @@ def test_plan_keeps_each_rows_1x_choice(tmp_path):
     assert not [w for w in wants if w[4] == 10]  # not in --budgets
     spare = len([p for p in sc.SPARE if p[0] in args.budgets])
     seeds = [w[1] for w in wants]
-    assert spare and seeds[:-spare] == sorted(seeds[:-spare])
+    assert spare == 1 and seeds[:-1] == sorted(seeds[:-1])
+    assert wants[-1][0::4] == ('symmim-mask-token', 3) and wants[-1][1] == 0
+    assert {r for _, r, _, _ in sc.PLAN} <= set(sc.CURVE_ROWS)
+    assert {r for g in sc.GAPS for r in g[:2]} <= set(sc.CURVE_ROWS)
     args.budgets = [10.]
     tenx = sc.wants(st.Study(fake_results(), args, spawn=None))
     assert ('mae', 0, {'lr': 0.5}, ['test'], 10) in tenx  # lr x0.5 last
     assert tenx[-1][0] == 'mae' and tenx[0][:2] == ('symmim-asymmetric', 0)
     # the tuning stage leaves the row that follows another's tuning alone
     assert s.chosen('symmim-random-asym') == s.chosen('symmim-asymmetric')
+
+
+def test_plan_line_counts_required_and_spare_runs_apart():
+    res = fake_results()
+    req = len(sc.REQUIRED)
+    assert sc.plan_line(res) == (f'Plan: 0 of {req} required runs done, '
+                                 f'0 of {len(sc.SPARE)} spare ones.')
+    for seed, budget in ((0, 3), (2, 10)):  # a required run, a spare one
+        res['runs'].append(dict(row='symmim-asymmetric', seed=seed,
+                                knobs={'lr': 0.5}, budget=budget,
+                                evals=dict(test={})))
+    res['runs'].append(dict(row='mae', seed=0, knobs={}, budget=10,
+                            evals=dict(val={})))  # no test: not done
+    assert sc.plan_line(res) == (f'Plan: 1 of {req} required runs done, '
+                                 f'1 of {len(sc.SPARE)} spare ones.')
 
 
 def test_curves_report_and_figure(tmp_path):
@@ -253,9 +271,8 @@ def test_curves_report_and_figure(tmp_path):
         '75.50 ± 0.71 (75.00, 76.00) | 75.00 ± 0.00' in table
     assert '| symmim-asymmetric | 1x | lr=0.5 | 400 | 12.0 |' in table
     # seeds 0-1 of SymMIM at 3x and 10x (the fake 1x tuning picks lr 0.5)
-    req = len(sc.PLAN) - len(sc.SPARE)
-    assert f'Plan: 4 of {req} required runs done, 0 of 5 spare ones.' \
-        in table
+    assert f'Plan: 4 of {len(sc.REQUIRED)} required runs done, 0 of ' \
+        f'{len(sc.SPARE)} spare ones.' in table
     assert '| 3x | 2 | 2400 | 2.0 | 1.9 (2) |' in table
     assert '| all | 11 | 13153 | 6.0 | 4.7 (5) |' in table  # CPU: whole runs
     main = [line for line in doc.read_text().splitlines()
@@ -298,6 +315,12 @@ def test_gap_table_pairs_seeds_and_skips_missing_budgets():
     assert sc.gap_table(res)[4] == (
         '| MAE - SymMIM default | 10x | +4.00 (same seeds: +2.00) | '
         '+1.00 (same seeds: +1.00) | +3.00 (same seeds: +3.00) | 0 / 0,1 |')
+    # the encoder-input comparison: visible tokens minus mask tokens
+    run('symmim-visible', 0, 3, knn_cls=74., linear_cls=77., ft=72.)
+    run('symmim-mask-token', 0, 3, knn_cls=71., linear_cls=76., ft=72.5)
+    assert sc.gap_table(res)[-1] == (
+        '| visible tokens - mask tokens (both orders) | 3x | +3.00 | +1.00 '
+        '| -0.50 | 0 / 0 |')
 
 
 def test_a_second_writer_is_refused_a_report_is_not(tmp_path, monkeypatch):
