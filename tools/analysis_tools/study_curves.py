@@ -249,20 +249,29 @@ def gap_cell(a: list, b: list, metric: str, reads: tuple) -> str:
 def gap_table(results: dict) -> list:
     """Markdown: each comparison in GAPS at each budget both rows have, in
     points of top-1 (test split): where lines cross (the sign changes
-    along the budgets) or converge (the gap shrinks) is read here."""
+    along the budgets) or converge (the gap shrinks) is read here. Then
+    each spare lr run (SPARE's ``lr_mult``) against its row's curve."""
     reads = readouts(results)
+    pairs = [(what, b, curve_runs(results, row, b),
+              curve_runs(results, minus, b), (reads[row], reads[minus]))
+             for row, minus, what in GAPS for b in budgets_of(results)
+             if b != 1 or len(budgets_of(results)) > 1]
+    for b, row, seed, extra in SPARE:  # a spare lr against the row's own
+        run = 'lr_mult' in extra and sr.find_run(
+            results, row, seed, sr.clean(knobs_for(results, row, extra)), b)
+        if run and 'test' in run['evals']:
+            pairs.append((f'{row}: lr x{extra["lr_mult"]:g} - its 1x lr', b,
+                          [run], curve_runs(results, row, b),
+                          (reads[row], ) * 2))
     lines = []
-    for row, minus, what in GAPS:
-        for b in budgets_of(results):
-            a, o = curve_runs(results, row, b), curve_runs(results, minus, b)
-            if not a or not o or (b == 1 and len(budgets_of(results)) == 1):
-                continue
-            cells = [gap_cell(a, o, m, (reads[row], reads[minus]))
-                     for m in ('knn', 'linear', 'finetune')]
-            seeds = ' / '.join(','.join(str(r['seed']) for r in rs)
-                               for rs in (a, o))
-            lines.append(f'| {what} | {b:g}x | ' + ' | '.join(cells)
-                         + f' | {seeds} |')
+    for what, b, a, o, rds in pairs:
+        if not a or not o:
+            continue
+        cells = [gap_cell(a, o, m, rds) for m in ('knn', 'linear', 'finetune')]
+        seeds = ' / '.join(','.join(str(r['seed']) for r in rs)
+                           for rs in (a, o))
+        lines.append(f'| {what} | {b:g}x | ' + ' | '.join(cells)
+                     + f' | {seeds} |')
     if not lines:
         return []
     return ['', '| gap in points (test split) | budget | k-NN | linear | '

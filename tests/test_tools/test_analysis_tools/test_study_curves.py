@@ -321,6 +321,16 @@ def test_gap_table_pairs_seeds_and_skips_missing_budgets():
     assert sc.gap_table(res)[-1] == (
         '| visible tokens - mask tokens (both orders) | 3x | +3.00 | +1.00 '
         '| -0.50 | 0 / 0 |')
+    # a spare lr x0.5 run against its row's curve (lr 0.5 -> 0.25)
+    res['runs'].append(dict(
+        row='symmim-asymmetric', seed=0, knobs={'lr': 0.25}, budget=10,
+        evals=dict(test=dict(knn_cls=79., linear_cls=79., finetune=79.))))
+    table = sc.gap_table(res)
+    assert table[-2].startswith('| visible tokens - mask tokens')
+    assert table[-1] == (
+        '| symmim-asymmetric: lr x0.5 - its 1x lr | 10x | +1.00 (same seeds: '
+        '-1.00) | -1.00 (same seeds: -1.00) | -1.00 (same seeds: -1.00) | '
+        '0 / 0,1 |')
 
 
 def test_a_second_writer_is_refused_a_report_is_not(tmp_path, monkeypatch):
