@@ -8,6 +8,7 @@ import resource
 import time
 
 from mmengine.hooks import Hook
+from mmengine.runner import find_latest_checkpoint
 
 
 def cpu_seconds() -> float:
@@ -73,10 +74,10 @@ class RunClock(Hook):
 
 
 def resumed_at(work: str) -> int:
-    """The iteration an interrupted attempt left in ``work`` (0: none)."""
+    """The iteration an interrupted attempt left in ``work`` (0: none):
+    the checkpoint mmengine's resume will load, named as it names it."""
+    name = osp.basename(find_latest_checkpoint(work) or '')
     try:
-        with open(osp.join(work, 'last_checkpoint')) as f:
-            name = osp.basename(f.read().strip())
         return int(name[len('iter_'):-len('.pth')])
-    except (OSError, ValueError):
+    except ValueError:
         return 0
