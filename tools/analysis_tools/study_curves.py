@@ -89,15 +89,17 @@ def wants(study) -> list:
     return out
 
 
+def planned_run(results: dict, budget, row: str, seed: int, extra: dict):
+    """The record of one plan entry, if it holds a test evaluation."""
+    run = sr.find_run(results, row, seed,
+                      sr.clean(knobs_for(results, row, extra)), budget)
+    return run if run and 'test' in run['evals'] else None
+
+
 def plan_done(results: dict, plan=PLAN) -> tuple:
     """``(done, total)``: the plan's runs whose test evaluation ``results``
     holds."""
-    done = 0
-    for budget, row, seed, extra in plan:
-        knobs = sr.clean(knobs_for(results, row, extra))
-        run = sr.find_run(results, row, seed, knobs, budget)
-        done += bool(run and 'test' in run['evals'])
-    return done, len(plan)
+    return (sum(bool(planned_run(results, *p)) for p in plan), len(plan))
 
 
 def plan_line(results: dict) -> str:
@@ -251,15 +253,14 @@ def gap_table(results: dict) -> list:
     points of top-1 (test split): where lines cross (the sign changes
     along the budgets) or converge (the gap shrinks) is read here. Then
     each spare lr run (SPARE's ``lr_mult``) against its row's curve."""
-    reads = readouts(results)
+    reads, budgets = readouts(results), budgets_of(results)
     pairs = [(what, b, curve_runs(results, row, b),
               curve_runs(results, minus, b), (reads[row], reads[minus]))
-             for row, minus, what in GAPS for b in budgets_of(results)
-             if b != 1 or len(budgets_of(results)) > 1]
+             for row, minus, what in GAPS for b in budgets
+             if b != 1 or len(budgets) > 1]
     for b, row, seed, extra in SPARE:  # a spare lr against the row's own
-        run = 'lr_mult' in extra and sr.find_run(
-            results, row, seed, sr.clean(knobs_for(results, row, extra)), b)
-        if run and 'test' in run['evals']:
+        run = 'lr_mult' in extra and planned_run(results, b, row, seed, extra)
+        if run:
             pairs.append((f'{row}: lr x{extra["lr_mult"]:g} - its 1x lr', b,
                           [run], curve_runs(results, row, b),
                           (reads[row], ) * 2))
