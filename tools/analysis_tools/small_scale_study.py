@@ -8,6 +8,9 @@ fine-tuning. Protocol and results: docs/small_scale_study.md.
     # the budget curves (3x, 10x), two niced single-thread streams
     nice -n 10 .venv/bin/python tools/analysis_tools/small_scale_study.py \
         --stage curves --budgets 1 3 10 --streams 2
+    # the mask-ratio axis (1x, then 3x best / worst), one niced stream
+    nice -n 10 .venv/bin/python tools/analysis_tools/small_scale_study.py \
+        --stage ratios --budgets 1 3 --threads 1
 
 Budget. Every trained run gets the same training FLOPs: ``--budget-steps``
 (default 200) steps of ``symmim-visible`` (the symmetric SymMIM step: 200 of
@@ -26,7 +29,9 @@ scored by the validation fine-tune), ``resnet-recipe`` (a MoCo v2 recipe
 that beats the random ResNet), ``tune`` again (now the ResNet rows), then
 ``seeds`` (every row at its chosen lr, test split, seed by seed: all rows of
 seed 0 first, so a stopped study still holds one whole table), ``curves``
-(the same protocol at 3x and 10x the budget: study_curves.py). ``timing``
+(the same protocol at 3x and 10x the budget: study_curves.py), ``ratios``
+(the mask-ratio axis of MAE and the random-mask SymMIM row at 1x, then
+each one's best and worst ratio at 3x: study_ratio.py). ``timing``
 measures s/iter per row, rows in turns (run it on an idle machine).
 A run is trained once and evaluated as the stages ask (its checkpoint stays
 in the work dir); the JSON is written atomically after every run. A run
@@ -48,7 +53,7 @@ import study_stages as st  # noqa: E402
 
 OUT = osp.join(sr.REPO, 'docs/small_scale_study_flops.json')
 STAGES = ('all', 'tune', 'diagnose', 'seeds', 'resnet-recipe', 'curves',
-          'timing', 'report')
+          'ratios', 'timing', 'report')
 # every row tuned before any is seeded; the ResNet rows are tuned once the
 # recipe search has found a MoCo v2 recipe
 ALL = ('tune', 'diagnose', 'resnet-recipe', 'tune', 'seeds', 'curves')

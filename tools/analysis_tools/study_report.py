@@ -48,10 +48,11 @@ def seeded_cells(runs: list, keys) -> str:
 
 def main_runs(results, row):
     """The row's 1x test-split runs at its most-seeded knobs (never the
-    off-budget step-count runs, nor the curves' other budgets)."""
+    off-budget step-count runs, the mask-ratio axis' runs, nor the curves'
+    other budgets)."""
     runs = [r for r in results['runs'] if r['row'] == row
             and 'test' in r['evals'] and not r['knobs'].get('steps')
-            and sr.budget_of(r) == 1]
+            and 'mask_ratio' not in r['knobs'] and sr.budget_of(r) == 1]
     if not runs:
         return []
     counts = {}

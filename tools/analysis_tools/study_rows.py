@@ -36,7 +36,10 @@ KNOBS = {
     'temperature': 0.2,    # MoCo v2 / MixMask InfoNCE temperature
     'bn_splits': 1,        # ResNet BatchNorm groups (SplitBatchNorm if > 1)
     'steps': 0,            # diagnosis only: fixed iterations (0: the budget's)
+    'mask_ratio': None,    # random-mask rows: masked share (None: the row's)
 }
+# the mask ratio a row has without the knob (the ratio axis: study_ratio.py)
+OWN_RATIO = {'mae': 0.75, 'symmim-random-0.5': 0.5, 'symmim-random-asym': 0.5}
 LR_GRID = (0.5, 1.0, 2.0)
 SYMMIM_KNOBS = ('lr', 'w_con', 'norm_target', 'decoder_depth', 'momentum',
                 'steps')
@@ -157,6 +160,7 @@ def _mocov2(cfg):
 
 
 SYM = SYMMIM_KNOBS
+RANDOM = SYMMIM_KNOBS + ('mask_ratio', )
 ROWS = {
     'symmim-visible': Row('vit', SYMMIM_DEMO, _symmetric, SYM, True,
                           'SymMIM, symmetric=True (visible tokens, fine '
@@ -164,15 +168,16 @@ ROWS = {
     'symmim-asymmetric': Row('vit', SYMMIM_DEMO, _asymmetric, SYM, True,
                              'SymMIM, symmetric=False (the default since '
                              'this study)'),
-    'symmim-random-0.5': Row('vit', SYMMIM_DEMO, _random_mask, SYM, True,
+    'symmim-random-0.5': Row('vit', SYMMIM_DEMO, _random_mask, RANDOM, True,
                              'symmim-visible, random 50 % online mask'),
     'symmim-random-asym': Row('vit', SYMMIM_DEMO, _random_mask_asymmetric,
-                              SYM, True, 'symmim-asymmetric, random 50 % '
+                              RANDOM, True, 'symmim-asymmetric, random 50 % '
                               'online mask'),
     'symmim-mask-token': Row('vit', MASK_TOKEN_DEMO, _symmetric,
                              ('lr', 'w_con', 'norm_target', 'momentum'), True,
                              'SymMIM, mask-token path (SimMIM-style)'),
-    'mae': Row('vit', MASK_TOKEN_DEMO, _mae, ('lr', 'decoder_depth'), True,
+    'mae': Row('vit', MASK_TOKEN_DEMO, _mae,
+               ('lr', 'decoder_depth', 'mask_ratio'), True,
                "mmpretrain's MAE, mask 0.75"),
     'mocov3': Row('vit', MASK_TOKEN_DEMO, _mocov3, ('lr', 'momentum'), True,
                   "mmpretrain's MoCo v3"),
@@ -211,6 +216,32 @@ def _set_crop_min(cfg, value: float) -> None:
     visit(cfg.train_dataloader.dataset.pipeline)
 
 
+def _set_mask_ratio(cfg, value: float) -> None:
+    """MAE's ``MAEViT.mask_ratio`` or the random online mask's
+    (``SimMIMMaskGenerator`` in the train pipeline)."""
+    if not isinstance(value, float) or not 0 < value < 1:
+        raise ValueError(f'knob mask_ratio must be a float in (0, 1), got '
+                         f'{value!r}')
+    if cfg.model.type == 'MAE':
+        cfg.model.backbone.mask_ratio = value
+        return
+    gens = [t for t in cfg.train_dataloader.dataset.pipeline
+            if t['type'] == 'SimMIMMaskGenerator']
+    if len(gens) != 1:
+        raise KeyError('knob mask_ratio needs MAE or one SimMIMMaskGenerator '
+                       'in the train pipeline')
+    gens[0]['mask_ratio'] = value
+
+
+def ratio_knobs(row: str, ratio: float) -> dict:
+    """The knob that sets ``row``'s mask ratio: none at the row's own ratio
+    (so the run is the one the study already holds)."""
+    if row not in OWN_RATIO:
+        raise KeyError(f'{row} has no mask ratio; rows with one: '
+                       f'{sorted(OWN_RATIO)}')
+    return {} if ratio == OWN_RATIO[row] else dict(mask_ratio=float(ratio))
+
+
 def apply_knobs(cfg, knobs: dict) -> None:
     """Set a row's knobs in its config (unknown knobs are errors)."""
     model = cfg.model
@@ -238,6 +269,8 @@ def apply_knobs(cfg, knobs: dict) -> None:
                                            num_splits=value)
         elif name == 'steps':  # the training loop's length: study_stages
             pass
+        elif name == 'mask_ratio':
+            _set_mask_ratio(cfg, value)
         else:
             raise KeyError(f'unknown knob {name!r}; known: {sorted(KNOBS)}')
 

@@ -285,6 +285,13 @@ class Study:
         import study_curves as sc
         self.run_many(sc.wants(self))
 
+    def stage_ratios(self) -> None:
+        """The mask-ratio axis (study_ratio.py): the 1x ratios seed by
+        seed, then the 3x extremes once the 1x axis is whole."""
+        import study_ratio as sra
+        self.run_many(sra.wants(self))
+        self.run_many(sra.wants(self))  # the 3x extremes, now decidable
+
     def stage_resnet_recipe(self) -> None:
         if 'mocov2' not in self.rows or 'resnet_recipe' in self.results:
             return

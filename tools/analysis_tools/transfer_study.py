@@ -1,0 +1,131 @@
+"""Dense transfer study: does pretraining make a better detector and
+segmenter? The study's pretraining rows (tiny ViT and tiny ResNet-18 on
+Fashion-MNIST, at ``--budget`` times the equal-FLOP study's unit) are
+fine-tuned on Fashion-MNIST scenes (tools/dataset_converters/
+make_fmnist_scenes.py) with the shipped downstream configs at tiny size
+(configs/*/benchmarks/*_fmnist-scenes.py), then scored by box AP, mask AP
+(mmdet's CocoMetric) and mIoU (mmseg's IoUMetric) on the test scenes.
+Protocol and results: docs/transfer_study.md.
+
+    nice -n 10 .venv/bin/python tools/analysis_tools/transfer_study.py --streams 2
+    .venv/bin/python tools/analysis_tools/transfer_study.py --stage plan
+
+Pretraining runs are the study's own (small_scale_study.py's rows, knobs
+from its results file, same seeds, same FLOP budget rule), trained again
+here because checkpoints are not kept in the repo. Checkpoints, scenes and
+fine-tune work dirs live in ``--cache`` (default
+``~/.cache/mmsymmim/transfer_study``), outside the checkout: a run cut short
+resumes there on the next start. Results are written atomically to
+``--results`` (default docs/transfer_study.json) after every run.
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+
+import mmengine
+
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+import study_rows as sr  # noqa: E402
+import transfer_stages as ts  # noqa: E402
+
+STUDY = osp.join(sr.REPO, 'docs/small_scale_study_flops.json')
+OUT = osp.join(sr.REPO, 'docs/transfer_study.json')
+CACHE = osp.join(osp.expanduser('~'), '.cache/mmsymmim/transfer_study')
+STAGES = ('all', 'plan', 'scenes', 'pretrain', 'finetune', 'report')
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    p.add_argument('--stage', default='all', choices=STAGES)
+    p.add_argument('--rows', nargs='+', default=list(ts.PLAN),
+                   choices=list(ts.PLAN))
+    p.add_argument('--tasks', nargs='+', default=list(ts.TASKS),
+                   choices=list(ts.TASKS))
+    p.add_argument('--seeds', nargs='+', type=int, default=[0, 1, 2])
+    p.add_argument('--budget', type=float, default=3.,
+                   help='pretraining FLOPs, as a multiple of the study\'s '
+                   'unit (3: the budget curves\' 3x point)')
+    p.add_argument('--streams', type=int, default=1,
+                   help='runs at once: N processes of one thread each, '
+                   'niced to --nice')
+    p.add_argument('--nice', type=int, default=10)
+    p.add_argument('--threads', type=int, default=0,
+                   help="torch threads per run (0: torch's default; 1 with "
+                   '--streams > 1)')
+    p.add_argument('--cache', default=CACHE,
+                   help='checkpoints, scenes and work dirs (kept across '
+                   'checkouts)')
+    p.add_argument('--study', default=STUDY,
+                   help='the equal-FLOP study results (budget unit, knobs)')
+    p.add_argument('--results', default=None, help=f'JSON (default {OUT})')
+    p.add_argument('--smoke', action='store_true',
+                   help='seconds-long plumbing check: 2-step pretraining, '
+                   'a few scenes, a few fine-tune steps; numbers mean '
+                   'nothing')
+    p.add_argument('--job', help=argparse.SUPPRESS)  # internal: one run
+    p.add_argument('--job-out', help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.streams < 1 or args.budget <= 0:
+        p.error(f'--streams must be >= 1 and --budget positive, got '
+                f'{args.streams} and {args.budget}')
+    if args.streams > 1 and not args.threads:
+        args.threads = 1
+    if args.smoke:
+        args.cache = osp.join(args.cache, 'smoke')
+        args.threads = args.threads or 1
+    args.results = args.results or (
+        osp.join(args.cache, 'results.json') if args.smoke else OUT)
+    return args
+
+
+def spawn(job: dict, args) -> dict:
+    """One run in a fresh process (niced with --streams > 1)."""
+    path = osp.join(args.cache, 'jobs', job['tag'] + '.json')
+    mmengine.mkdir_or_exist(osp.dirname(path))
+    cmd = [sys.executable, osp.abspath(__file__), '--job', json.dumps(job),
+           '--job-out', path, '--cache', args.cache.removesuffix('/smoke')
+           if args.smoke else args.cache, '--study', args.study,
+           '--results', args.results, f'--threads={args.threads}',
+           f'--budget={args.budget}'] + (['--smoke'] if args.smoke else [])
+    niced = (lambda: os.setpriority(  # noqa: E731
+        os.PRIO_PROCESS, 0, max(args.nice, os.getpriority(os.PRIO_PROCESS, 0)))
+    ) if args.streams > 1 else None
+    proc = subprocess.run(cmd, cwd=sr.REPO, capture_output=True, text=True,
+                          preexec_fn=niced)
+    if proc.returncode:
+        raise RuntimeError(f'{job["tag"]} failed:\n{proc.stderr[-3000:]}')
+    with open(path) as f:
+        return json.load(f)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.job:
+        res = ts.run_job(json.loads(args.job), args)
+        mmengine.dump(res, args.job_out, indent=1)
+        return res
+    import mmsymmim  # noqa: F401  (atomic mmengine.dump)
+    from filelock import FileLock, Timeout  # a dependency of torch
+    mmengine.mkdir_or_exist(args.cache)
+    mmengine.mkdir_or_exist(osp.dirname(args.results))
+    lock = FileLock(args.results + '.lock')
+    try:
+        if args.stage not in ('report', 'plan'):
+            lock.acquire(timeout=0)
+    except Timeout:
+        raise SystemExit(f'another transfer study is writing {args.results} '
+                         f'(lock {lock.lock_file}); wait for it or stop it')
+    try:
+        study = ts.TransferStudy(args, spawn)
+        study.run_stage(args.stage)
+    finally:
+        lock.release()
+    print(study.plan_line())
+    return study.results
+
+
+if __name__ == '__main__':
+    main()
