@@ -325,6 +325,15 @@ def test_vit_b_builds_what_the_table_says():
     assert model.momentum_encoder.momentum == cfg.model.base_momentum
 
 
+def test_class_default_is_the_configs_view_order():
+    """A model built in a user's own config without ``symmetric`` gets the
+    order the configs use, and the row says the class default is that."""
+    from mmsymmim.models import SymMIM
+    default = inspect.signature(SymMIM).parameters['symmetric'].default
+    assert default is config(VIT_B).model.symmetric is False
+    assert 'also the class default of `SymMIM`' in ROWS['symmetric loss'][1]
+
+
 def tiny_vit_b(**overrides):
     """The ViT-B config (224 px, patch 16, its heads and weights) with a
     narrow 2-layer backbone, and masks drawn by its own pipeline generator."""

@@ -10,7 +10,8 @@ One step, for two augmented views x1, x2 of a batch (``MultiView``)::
     contrastive     : q_v = predictor(projector(t_v[cls]))
     momentum (EMA)  : k_v = projector_ema(ViT_ema(x_v, coarse ema_mask_v)[cls])
                       theta_ema <- m theta_ema + (1 - m) theta   (cosine m)
-    L_con = InfoNCE(q_1, k_2) + InfoNCE(q_2, k_1)   (negatives: all ranks)
+    L_con = InfoNCE(q_1, k_2)                       (negatives: all ranks)
+            + InfoNCE(q_2, k_1)  with symmetric=True (not the default)
     L     = w_mim * L_mim + w_con * L_con
 
 The weights as they act: ``con_loss_weight`` (w_con) multiplies what the
@@ -39,14 +40,15 @@ How the encoders take a masked view (``encoder_input``):
     or drop tokens. The configs' default.
 
 Choices the paper leaves open, with the defaults taken here:
-  * ``symmetric``: True (the class default, MoCo v3's loss) sends both views
-    through the online and the momentum encoder and symmetrises the
+  * ``symmetric``: False (the class default and every config's) uses one
+    order (view 1 online, view 2 to the momentum encoder) at half the cost
+    a step; the configs run twice the steps: at equal FLOPs it beat True
+    over 3 seeds in the small-scale study (docs/small_scale_study.md).
+    True (MoCo v3's loss; the class default until 2026-12-04) sends both
+    views through the online and the momentum encoder and symmetrises the
     contrastive loss; ``L_mim`` is the mean over the masked pixels of both
-    views. False uses one order (view 1 online, view 2 to the momentum
-    encoder) at half the cost a step. The paper speaks of an "asymmetric
-    MoCo-v3-style setup" without saying which. The configs use False at
-    twice the steps: at equal FLOPs it beat True over 3 seeds in the
-    small-scale study (docs/small_scale_study.md).
+    views. The paper speaks of an "asymmetric MoCo-v3-style setup" without
+    saying which.
   * ``ema_masked=True``: the momentum encoder sees its own coarse board (the
     paper's figure 3 setting); False feeds it the full view (MoCo v3 keys).
   * ``norm_target=False``: the target is the raw pixels of the input as
@@ -104,8 +106,8 @@ class SymMIM(BaseSelfSupervisor):
             above). Defaults to 1. 0 runs the MIM
             branch alone: no projector, predictor or momentum encoder work
             (under DDP set ``find_unused_parameters=True``).
-        symmetric (bool): symmetrise over the two views. Defaults to True
-            (the configs set False; see above).
+        symmetric (bool): symmetrise over the two views. Defaults to False
+            (one view order a step, as every config; see above).
         ema_masked (bool): mask the momentum encoder's view with
             ``ema_mask``. Defaults to True.
         norm_target (bool): True: MAE's per-patch normalised pixel targets
@@ -130,7 +132,7 @@ class SymMIM(BaseSelfSupervisor):
                  end_momentum: float = 0.,
                  mim_loss_weight: float = 1.,
                  con_loss_weight: float = 1.,
-                 symmetric: bool = True,
+                 symmetric: bool = False,
                  ema_masked: bool = True,
                  norm_target: bool = False,
                  mask_generator: Optional[dict] = None,
