@@ -6,9 +6,12 @@ config (a model in ``LOSS_TERMS`` other than a classifier) trains two
 iterations; a fine-tune / linear-probe config (``benchmarks/``, an
 ``ImageClassifier`` whose backbone loads a checkpoint) trains two iterations
 and validates once, from the checkpoint its header documents, written a
-moment before by that pretraining config; ``NOT_TRAINED_HERE`` names the
-files trained elsewhere, each with where. Anything else fails the sweep, so
-a new config is either trained or placed on purpose.
+moment before by that pretraining config; an alias (a short name whose one
+line of code is ``_base_ = './<config>.py'``, :func:`alias_target`) is not
+trained again but checked to merge to exactly its target;
+``NOT_TRAINED_HERE`` names the files trained elsewhere, each with where.
+Anything else fails the sweep, so a new config is either trained or placed on
+purpose.
 
 :func:`sweep_run` is the one place that says what a sweep run changes in a
 config; everything it does not list -- pipeline, model, data preprocessor,
@@ -68,13 +71,28 @@ def load(path: str) -> Config:
     return Config.fromfile(path, import_custom_modules=False)
 
 
+ALIAS_LINE = re.compile(r"^_base_ = '(\./[\w./-]+\.py)'$")
+
+
+def alias_target(path: str):
+    """The config that ``path`` only renames (its one line of code, comments
+    aside, is ``_base_ = './<config>.py'``), as an absolute path; else None."""
+    code = [line for line in open(path).read().splitlines()
+            if line.strip() and not line.lstrip().startswith('#')]
+    found = len(code) == 1 and ALIAS_LINE.match(code[0])
+    return (osp.normpath(osp.join(osp.dirname(path), found.group(1)))
+            if found else None)
+
+
 def classify(path: str) -> str:
-    """'pretrain', 'benchmark', 'base', 'elsewhere'; an AssertionError (with
-    what to do) for a config the sweep does not know."""
+    """'pretrain', 'benchmark', 'alias', 'base', 'elsewhere'; an
+    AssertionError (with what to do) for a config the sweep does not know."""
     if rel(path) in NOT_TRAINED_HERE:
         return 'elsewhere'
     if '/_base_/' in path:
         return 'base'
+    if alias_target(path):
+        return 'alias'
     cfg = load(path)
     model = cfg.model.type
     assert model in LOSS_TERMS, (

@@ -21,9 +21,11 @@ from . import config_sweep as sweep
 from .harness import DIST_TRAIN, REPO, TRAIN, free_port, once_per_session, \
     run_tool
 
+ALIASES = [p for p in sweep.CONFIG_FILES
+           if '/_base_/' not in p and sweep.alias_target(p)]
 TRAINED = [p for p in sweep.CONFIG_FILES
            if sweep.rel(p) not in sweep.NOT_TRAINED_HERE
-           and '/_base_/' not in p]
+           and '/_base_/' not in p and p not in ALIASES]
 PRETRAIN = [p for p in TRAINED if '/benchmarks/' not in p]
 BENCHMARKS = [p for p in TRAINED if '/benchmarks/' in p]
 
@@ -88,6 +90,18 @@ def test_every_config_is_classified():
             assert any(name in t for t in texts), \
                 f'{sweep.rel(path)}: a base that no trained config inherits'
     assert len(PRETRAIN) >= 20 and len(BENCHMARKS) >= 3
+
+
+@pytest.mark.parametrize('path', ALIASES, ids=ids(ALIASES))
+def test_alias_config_is_its_target(path):
+    """A short name (``configs/symmim_vit-l.py``) merges to exactly the
+    config it names in its header, which the sweep trains; not trained
+    twice."""
+    target = sweep.alias_target(path)
+    assert target in PRETRAIN + BENCHMARKS, f'{sweep.rel(path)}: {target}'
+    header = open(path).read().split('_base_')[0]
+    assert 'Alias' in header and sweep.rel(target) in header, header
+    assert sweep.load(path).to_dict() == sweep.load(target).to_dict()
 
 
 def check_losses(work_dir: str, terms) -> list:
