@@ -158,3 +158,77 @@ def test_train_names_a_batch_too_small_before_the_first_step(
     for reason in says:
         assert reason in last, last
     assert not list(tmp_path.glob('*.pth'))  # stopped before the first step
+
+
+# --- optimiser, schedule and loop values (mmsymmim/engine/optim_checks.py) ---
+def demo_cfg(**fields):
+    """The MixMask demo's config (SGD: lr, momentum, weight decay) with
+    ``{'a.b.c': value}`` fields set as ``--cfg-options`` would."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(MIXMASK_DEMO, import_custom_modules=False)
+    cfg.merge_from_dict(fields)
+    return cfg
+
+
+OPTIM_CASES = [
+    ('optim_wrapper.optimizer.lr', 'fast', 'a number > 0'),
+    ('optim_wrapper.optimizer.lr', -0.1, 'a number > 0'),
+    ('optim_wrapper.optimizer.weight_decay', -1e-4, 'a number >= 0'),
+    ('optim_wrapper.optimizer.weight_decay', 'none', 'a number >= 0'),
+    ('optim_wrapper.optimizer.momentum', 1.5, 'a number in [0, 1]'),
+    ('optim_wrapper.optimizer.betas', (0.9, 1.0), 'two numbers in [0, 1)'),
+    ('optim_wrapper.optimizer.betas', 0.9, 'two numbers in [0, 1)'),
+    ('param_scheduler.0.end', 0, 'an int >= 1'),
+    ('param_scheduler.0.end', '20', 'an int >= 1'),
+    ('param_scheduler.1.begin', -5, 'an int >= 0'),
+    ('param_scheduler.1.end', 20, "an int > its `begin` (20)"),
+    ('param_scheduler.0.start_factor', 0, 'a number in (0, 1]'),
+    ('param_scheduler.1.T_max', 'long', 'a number > 0'),
+    ('train_cfg.max_iters', 0, 'an int >= 1'),
+    ('train_cfg.max_iters', 100.5, 'an int >= 1'),
+    ('train_cfg.max_epochs', '10', 'an int >= 1'),
+]
+
+
+@pytest.mark.parametrize('field, value, allowed', OPTIM_CASES,
+                         ids=[f'{c[0]}={c[1]!r}' for c in OPTIM_CASES])
+def test_bad_optim_or_schedule_value_is_one_line(field, value, allowed):
+    from mmsymmim.engine.optim_checks import check_optim_schedule
+    with pytest.raises(ValueError) as err:
+        check_optim_schedule(demo_cfg(**{field: value}))
+    msg = str(err.value)
+    assert '\n' not in msg, msg
+    assert msg.startswith(f'config: `{field}` must be {allowed}'), msg
+    assert msg.endswith(f'got {value!r}'), msg
+
+
+def test_every_shipped_config_passes_the_optim_checks():
+    import glob
+    import os.path as osp
+
+    from mmengine.config import Config
+
+    from mmsymmim.engine.optim_checks import check_optim_schedule
+    from .harness import REPO
+    paths = [p for p in glob.glob(osp.join(REPO, 'configs/**/*.py'),
+                                  recursive=True) if '/_base_/' not in p]
+    assert len(paths) > 20
+    for path in paths:
+        check_optim_schedule(Config.fromfile(path,
+                                             import_custom_modules=False))
+
+
+@pytest.mark.parametrize('option, says', [
+    ('optim_wrapper.optimizer.lr=fast',
+     "config: `optim_wrapper.optimizer.lr` must be a number > 0, got 'fast'"),
+    ('optim_wrapper.optimizer.betas=(0.9,2)',
+     '`optim_wrapper.optimizer.betas` must be two numbers in [0, 1)'),
+    ('param_scheduler.0.end=-1', '`param_scheduler.0.end` must be an int >= 1'),
+    ('train_cfg.max_iters=-3', '`train_cfg.max_iters` must be an int >= 1'),
+])
+def test_train_refuses_bad_optim_option_before_the_first_step(
+        fmnist_root, tmp_path, option, says):
+    code, last = train_line(tmp_path, SYMMIM_DEMO, option)
+    assert code != 0
+    assert says in last, last
+    assert not list(tmp_path.glob('*.pth')) and not list(tmp_path.iterdir())

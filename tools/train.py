@@ -105,8 +105,13 @@ def main():
     cfg = merge_args(Config.fromfile(args.config), args)
     import mmsymmim  # noqa: F401  registers modules and the compat fixes
     from mmsymmim.datasets import check_train_data
+    from mmsymmim.engine.optim_checks import check_optim_schedule
     from mmsymmim.engine.hooks.checkpoint_hook import CheckpointNoSpaceError
     from mmsymmim.models.utils.batch_limits import check_batch_size
+    try:  # a bad lr, weight decay, warm-up, max_iters...: one line, exit
+        check_optim_schedule(cfg)
+    except ValueError as err:
+        raise SystemExit(str(err))
     check_train_data(cfg)  # missing / empty / unreadable data: one line, exit
     runner = Runner.from_cfg(cfg)
     try:  # a batch the model cannot train on: one line, before the 1st step
