@@ -43,6 +43,10 @@ MODELS_CFG = {
     'symmim_vit-b-device-masks': (SYMMIM_B, dict(mask_generator=dict(
         type='SymmetricMaskGenerator', input_size=224, model_patch_size=16,
         scale=1, ema_scale=2))),
+    # the same model; the loader only crops, DeviceViewAugment in the step
+    'symmim_vit-b-device-aug': (osp.join(
+        REPO, 'configs/symmim/'
+        'symmim_vit-base-p16_device-aug_16xb256-amp-coslr-600e_in1k.py'), {}),
     'symmim_vit-b-mask-token': (osp.join(
         REPO, 'configs/symmim/'
         'symmim_vit-base-p16_mask-token_16xb256-amp-coslr-600e_in1k.py'), {}),
@@ -167,6 +171,18 @@ def timer(device, fn, steps: int) -> float:
     return (time.perf_counter() - t0) / steps
 
 
+def compile_backbones(model, backend='inductor') -> int:
+    """``torch.compile`` the ``forward`` (and SymMIM's ``forward_visible``,
+    which the visible-token path calls) of the backbone and of its EMA copy,
+    in place; returns how many modules were compiled."""
+    found = [m for m in model.modules() if type(m) is type(model.backbone)]
+    for m in found:
+        for fn in ('forward', 'forward_visible'):
+            if hasattr(m, fn):
+                setattr(m, fn, torch.compile(getattr(m, fn), backend=backend))
+    return len(found)
+
+
 def build(name, args, device):
     """Model, optimiser wrapper and a fixed batch for one row; returns the
     row's ``step`` function."""
@@ -174,6 +190,8 @@ def build(name, args, device):
     from mmpretrain.registry import MODELS
     init_default_scope('mmpretrain')
     cfg = load_cfg(name, args.smoke)
+    if cfg.get('data_preprocessor') and 'data_preprocessor' not in cfg.model:
+        cfg.model.data_preprocessor = cfg.data_preprocessor  # as the Runner
     torch.manual_seed(0)
     model = MODELS.build(cfg.model).to(device)
     model.init_weights()
@@ -181,7 +199,7 @@ def build(name, args, device):
     if args.channels_last:
         model = model.to(memory_format=torch.channels_last)
     if args.compile:
-        model.backbone = torch.compile(model.backbone)
+        compile_backbones(model, getattr(args, 'compile_backend', 'inductor'))
     optim = copy.deepcopy(cfg.optim_wrapper)
     optim.pop('paramwise_cfg', None)  # groups do not change the step time
     optim.type = 'AmpOptimWrapper' if args.bf16 else 'OptimWrapper'
