@@ -1,28 +1,47 @@
 """A 2-D map of a collection's features: t-SNE (scikit-learn) or UMAP
 (umap-learn, if installed), drawn as a scatter plot coloured by class when
-the images have classes."""
-from typing import List, Optional
+the images have classes.
+
+Large collections: the map is fitted on ``sample`` images drawn at random
+(seeded) and every other image is placed at the median map position (per
+axis) of its ``PLACE_K`` most similar sampled images (cosine, one matrix
+product per chunk of images), so beyond the sample the map costs only
+that search.
+"""
+from typing import Callable, List, Optional
 
 import numpy as np
 
 METHODS = ('tsne', 'umap')
+DEFAULT_SAMPLE = 5000  # images fitted by t-SNE; 0: every image
+MIN_SAMPLE = 100
+PLACE_K = 5  # sampled neighbours that place an image outside the sample
 
 
-def project_2d(feats: np.ndarray, method: str = 'tsne',
-               seed: int = 0) -> np.ndarray:
-    """``(N, 2)`` coordinates of ``(N, C)`` L2-normalised features.
+def check_sample(value) -> int:
+    """``value`` (int or text) as an int when it is 0 (every image) or an
+    integer of at least ``MIN_SAMPLE``; ValueError naming both otherwise."""
+    try:
+        sample = int(value)
+        ok = sample == 0 or sample >= MIN_SAMPLE
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise ValueError(f'must be 0 (fit every image) or an integer of at '
+                         f'least {MIN_SAMPLE}, got {value!r}')
+    return sample
+
+
+def fit_2d(feats: np.ndarray, method: str = 'tsne',
+           seed: int = 0) -> np.ndarray:
+    """``(N, 2)`` coordinates of ``(N, C)`` L2-normalised features, every
+    image fitted.
 
     ``tsne``: scikit-learn's TSNE on cosine distances (perplexity 30, or
     N / 4 for small sets), PCA init. ``umap``: umap-learn's UMAP, cosine
     metric (``pip install umap-learn``).
     """
-    if method not in METHODS:
-        raise ValueError(f'project_2d: method must be one of {METHODS}, '
-                         f'got {method!r}')
     n = len(feats)
-    if n < 3:
-        raise ValueError(f'project_2d: a map needs at least 3 images, '
-                         f'got {n}')
     if method == 'umap':
         try:
             import umap
@@ -36,6 +55,60 @@ def project_2d(feats: np.ndarray, method: str = 'tsne',
     return TSNE(n_components=2, perplexity=min(30.0, max(1.0, (n - 1) / 4)),
                 metric='cosine', init='pca', random_state=seed
                 ).fit_transform(feats)
+
+
+def sample_rows(n: int, sample: int, seed: int = 0) -> np.ndarray:
+    """Sorted ``(min(n, sample),)`` rows drawn without replacement (every
+    row when ``sample`` is 0 or at least ``n``)."""
+    if sample == 0 or sample >= n:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(seed).choice(n, sample,
+                                                      replace=False))
+
+
+def place(feats: np.ndarray, rows: np.ndarray, coords: np.ndarray,
+          k: int = PLACE_K) -> np.ndarray:
+    """``(N, 2)`` map of all ``(N, C)`` normalised ``feats`` from the
+    ``(S, 2)`` ``coords`` of the sampled ``rows``: those keep their
+    coordinates, each other image the per-axis median of its ``k`` most
+    similar sampled images' coordinates (the median, unlike the mean, does
+    not put an image whose neighbours span two clusters between them)."""
+    import torch
+
+    from .neighbours import nearest
+    out = np.empty((len(feats), 2), dtype=np.float64)
+    out[rows] = coords
+    rest = np.ones(len(feats), bool)
+    rest[rows] = False
+    if rest.any():
+        f = torch.from_numpy(np.ascontiguousarray(feats, np.float32))
+        _, index = nearest(f[torch.from_numpy(rows)],
+                           f[torch.from_numpy(rest)], k, chunk=4096)
+        out[rest] = np.median(coords[index.numpy()], axis=1)
+    return out
+
+
+def project_2d(feats: np.ndarray, method: str = 'tsne', seed: int = 0,
+               sample: int = DEFAULT_SAMPLE,
+               fit: Optional[Callable] = None) -> np.ndarray:
+    """``(N, 2)`` coordinates of ``(N, C)`` L2-normalised features:
+    :func:`fit_2d` on ``sample`` rows drawn with ``seed`` (0: every row), the
+    others placed by :func:`place`. ``fit(feats, method, seed)`` replaces
+    :func:`fit_2d` (tests)."""
+    if method not in METHODS:
+        raise ValueError(f'project_2d: method must be one of {METHODS}, '
+                         f'got {method!r}')
+    try:
+        check_sample(sample)
+    except ValueError as e:
+        raise ValueError(f'project_2d: sample {e}') from None
+    n = len(feats)
+    if n < 3:
+        raise ValueError(f'project_2d: a map needs at least 3 images, '
+                         f'got {n}')
+    rows = sample_rows(n, sample, seed)
+    coords = (fit or fit_2d)(feats[rows], method, seed)
+    return coords if len(rows) == n else place(feats, rows, coords)
 
 
 def draw_map(coords: np.ndarray, out: str, labels: Optional[np.ndarray] = None,

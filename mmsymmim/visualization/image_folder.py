@@ -67,10 +67,35 @@ def _collate(items):
     return [i for i, _ in items], default_collate([d for _, d in items])
 
 
+class _Batches(Dataset):
+    """Batch ``b``: ``(indices that decoded, collated data)``, or with
+    ``encode`` ``(indices, encode(data))`` computed in the loader's process
+    (``(indices, None)`` when none decodes)."""
+
+    def __init__(self, paths: List[str], pipeline: Callable, batch_size: int,
+                 encode: Optional[Callable] = None) -> None:
+        self.files, self.size, self.encode = (_Files(paths, pipeline),
+                                              batch_size, encode)
+
+    def __len__(self) -> int:
+        return -(-len(self.files) // self.size)
+
+    def __getitem__(self, b: int):
+        stop = min(len(self.files), (b + 1) * self.size)
+        idx, data = _collate(
+            [self.files[i] for i in range(b * self.size, stop)])
+        if self.encode is None or data is None:
+            return idx, data
+        return idx, self.encode(data)
+
+
 def folder_batches(paths: List[str], pipeline: Callable, batch_size: int,
-                   num_workers: int = 0) -> DataLoader:
+                   num_workers: int = 0,
+                   encode: Optional[Callable] = None) -> DataLoader:
     """Batches ``(indices, collated data)`` of ``paths`` through
-    ``pipeline`` (the inferencer's, LoadImageFromFile removed); files that
-    do not decode are missing from ``indices``."""
-    return DataLoader(_Files(paths, pipeline), batch_size=batch_size,
-                      num_workers=num_workers, collate_fn=_collate)
+    ``pipeline`` (the inferencer's, LoadImageFromFile removed), in order;
+    files that do not decode are missing from ``indices``. ``encode(data)``
+    (e.g. a CPU model's features) replaces the data, run by the
+    ``num_workers`` loader processes when there are any."""
+    return DataLoader(_Batches(paths, pipeline, batch_size, encode),
+                      batch_size=None, num_workers=num_workers)

@@ -60,6 +60,41 @@ def embed(model, batches: Iterable[dict], progress=None) -> torch.Tensor:
     return torch.cat(feats)
 
 
+def embed_files(model, paths: Sequence[str], pipeline, batch_size: int = 256,
+                workers: int = 0,
+                progress=None) -> Tuple[torch.Tensor, torch.Tensor]:
+    """``(N, C)`` normalised features of the image files that decode and
+    their ``(N,)`` rows in ``paths``, in order (ValueError if none does).
+
+    On a CPU model the ``workers`` loader processes also run the model, one
+    thread each, on their own batches (the features equal those of
+    ``workers=0``: same batches, same kernels); on a GPU they only load and
+    the model runs here. ``progress(n)`` is called after each batch.
+    """
+    from functools import partial
+
+    from .image_folder import folder_batches
+    was_training = model.training
+    model.eval()  # before the workers fork
+    on_cpu = next(model.parameters()).device.type == 'cpu'
+    feats, kept = [], []
+    try:
+        for idx, out in folder_batches(
+                paths, pipeline, batch_size, workers,
+                partial(batch_features, model) if on_cpu else None):
+            if out is None:
+                continue
+            feats.append(out if on_cpu else batch_features(model, out))
+            kept.extend(idx)
+            if progress is not None:
+                progress(len(idx))
+    finally:
+        model.train(was_training)
+    if not feats:
+        raise ValueError('no images to embed')
+    return torch.cat(feats), torch.tensor(kept)
+
+
 def nearest(bank: torch.Tensor, queries: torch.Tensor, k: int,
             exclude: Optional[torch.Tensor] = None,
             chunk: int = 1024) -> Tuple[torch.Tensor, torch.Tensor]:

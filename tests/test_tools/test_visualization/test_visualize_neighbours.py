@@ -14,7 +14,7 @@ from mmpretrain.apis import FeatureExtractor
 from mmsymmim.datasets.fashion_mnist import FashionMNISTIDX
 from mmsymmim.visualization.image_folder import (folder_batches,
                                                  folder_classes, list_images)
-from mmsymmim.visualization.neighbours import (embed, nearest,
+from mmsymmim.visualization.neighbours import (embed, embed_files, nearest,
                                                picture_shape, tile_size)
 from ...harness import REPO, SYMMIM_DEMO, run_tool
 
@@ -86,12 +86,63 @@ def test_tool_draws_neighbours_map_and_json(folder, tmp_path):
     assert match['path'] == original and match['similarity'] > 1 - 1e-5
 
 
+@pytest.fixture(scope='module')
+def random_init_extractor():
+    extractor = FeatureExtractor(SYMMIM_DEMO, pretrained=False, device='cpu')
+    torch.manual_seed(0)
+    extractor.model.init_weights()
+    return extractor
+
+
+@pytest.mark.parametrize('workers, batch_size', [(1, 16), (2, 16), (2, 7)])
+def test_features_equal_with_and_without_workers(folder, tmp_path, workers,
+                                                 batch_size,
+                                                 random_init_extractor):
+    """Worker processes load and embed their own batches (one thread each):
+    the same features, rows and neighbours as this process alone; an
+    undecodable file is left out either way."""
+    paths = list_images(str(folder[0]))
+    bad = tmp_path / 'broken.png'
+    bad.write_bytes(b'not an image')
+    paths.insert(5, str(bad))
+    model, pipeline = (random_init_extractor.model,
+                       random_init_extractor.pipeline)
+    mode = model.training
+    ref, ref_rows = embed_files(model, paths, pipeline, batch_size, 0)
+    seen = []
+    feats, rows = embed_files(model, paths, pipeline, batch_size, workers,
+                              progress=seen.append)
+    assert 5 not in rows.tolist() and len(rows) == len(paths) - 1
+    torch.testing.assert_close(rows, ref_rows, rtol=0, atol=0)
+    torch.testing.assert_close(feats, ref, rtol=0, atol=0)  # bit-identical
+    assert sum(seen) == len(paths) - 1 and model.training == mode
+    assert torch.equal(nearest(feats, feats, 5)[1], nearest(ref, ref, 5)[1])
+
+
+def test_tool_result_is_the_same_with_workers(folder, tmp_path):
+    runs = []
+    for workers in (0, 2):
+        js = str(tmp_path / f'nn{workers}.json')
+        proc = run_tool(TOOL, SYMMIM_DEMO, '--random-init', '--images',
+                        folder[0], '--out', tmp_path / 'nn.png', '--json', js,
+                        '--k', '4', '--workers', workers)
+        assert proc.returncode == 0, proc.out[-3000:]
+        assert f'{workers} workers, cpu' in proc.stdout
+        runs.append(json.load(open(js)))
+    assert runs[0] == runs[1]
+
+
 @pytest.mark.parametrize('args, message', [
     (['--random-init', '--k', '0'], '--k must be at least 1'),
     (['--random-init', '--num-queries', '0'],
      '--num-queries must be at least 1'),
     (['--random-init', '--map-method', 'pca'],
      '--map-method must be one of tsne, umap'),
+    (['--random-init', '--map-sample', '10'], "argument --map-sample: must "
+     "be 0 (fit every image) or an integer of at least 100, got '10'"),
+    (['--random-init', '--map-sample', 'all'], "argument --map-sample: must "
+     "be 0 (fit every image) or an integer of at least 100, got 'all'"),
+    (['--random-init', '--workers', '-1'], '--workers must be 0 or more'),
     (['ckpt.pth', '--random-init'],
      'give a checkpoint or --random-init (not both)'),
     (['--random-init', '--images', '/nonexistent'],
