@@ -59,17 +59,15 @@ def tiny_options(config: str = MASK_TOKEN_DEMO, iters: int = 2,
                  arch: Optional[dict] = None) -> list:
     """``--cfg-options`` that shrink a demo config to a seconds-long run:
     tiny model, batch 16, no loader workers, a 300 / 100-image k-NN report,
-    a checkpoint at the end, the schedule fitted to ``iters``."""
+    a checkpoint at the end, the schedule fitted to ``iters``: the config's
+    peak lr from the first iteration (``tiny_schedule``), then its cosine."""
     opts = [
         'train_dataloader.batch_size=16', 'train_dataloader.num_workers=0',
         'train_dataloader.persistent_workers=False',
         'custom_hooks.0.bank_dataloader.dataset.indices=300',
         'custom_hooks.0.test_dataloader.dataset.indices=100',
         'default_hooks.logger.interval=1', f'train_cfg.max_iters={iters}',
-        f'default_hooks.checkpoint.interval={iters}',
-        'param_scheduler.0.end=1', 'param_scheduler.1.begin=1',
-        f'param_scheduler.1.end={iters}',
-        f'param_scheduler.1.T_max={max(iters - 1, 1)}'
+        f'default_hooks.checkpoint.interval={iters}', *tiny_schedule(iters)
     ]
     if config == MIXMASK_DEMO:
         return opts + ['model.queue_len=64']
@@ -80,6 +78,19 @@ def tiny_options(config: str = MASK_TOKEN_DEMO, iters: int = 2,
         f'model.neck.in_channels={arch["embed_dims"]}',
         f'model.mim_neck.{_decoder_width_key(cfg)}={arch["embed_dims"]}'
     ]
+
+
+def tiny_schedule(iters: int) -> list:
+    """The demos' warm-up (LinearLR) and cosine fitted to ``iters``.
+
+    mmengine's LinearLR steps only inside ``[begin, end)`` and never reaches
+    its end factor: squeezed to ``end=1`` it holds ``start_factor`` (1e-3 of
+    the peak), and the chained cosine after it starts from there, so a tiny
+    run used to train at about 1e-6. Here the one warm-up iteration is at
+    ``start_factor=1``: the configured peak lr, then the cosine from it."""
+    return ['param_scheduler.0.start_factor=1.0', 'param_scheduler.0.end=1',
+            'param_scheduler.1.begin=1', f'param_scheduler.1.end={iters}',
+            f'param_scheduler.1.T_max={max(iters - 1, 1)}']
 
 
 def _decoder_width_key(cfg: Config) -> str:

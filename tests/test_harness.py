@@ -7,7 +7,8 @@ import torch
 from mmengine.logging import MMLogger, MessageHub
 from mmengine.registry import DefaultScope
 
-from .harness import run_tool
+from .harness import (MASK_TOKEN_DEMO, MIXMASK_DEMO, SYMMIM_DEMO, TINY_ARCH,
+                      run_tool, tiny_options)
 
 TOOL = '''
 import os, sys, warnings
@@ -60,3 +61,33 @@ def test_tool_runs_like_a_process_and_leaves_no_trace(tmp_path, ending, code):
     assert MODELS.get('SymMIM') is symmim
     assert 'TOOL_VAR' not in os.environ and os.getcwd() == cwd
     assert torch.equal(torch.get_rng_state(), rng)
+
+
+@pytest.mark.parametrize('config', [SYMMIM_DEMO, MASK_TOKEN_DEMO,
+                                    MIXMASK_DEMO],
+                         ids=['visible', 'mask_token', 'mixmask'])
+@pytest.mark.parametrize('iters', [2, 30])
+def test_tiny_schedule_trains_at_the_configured_peak_lr(config, iters):
+    """A tiny run's lr: the config's peak at the first two iterations (the
+    one warm-up iteration, the cosine's start), then down to its floor, as
+    mmengine's schedulers step it (the tiny run used to stay near 1e-6)."""
+    from mmengine.config import Config, DictAction
+    from mmengine.optim.scheduler import CosineAnnealingLR, LinearLR
+    cfg = Config.fromfile(config, import_custom_modules=False)
+    cfg.merge_from_dict({k: DictAction._parse_iterable(v) for k, v in (
+        o.split('=', 1) for o in tiny_options(config, iters, TINY_ARCH))})
+    peak = cfg.optim_wrapper.optimizer.lr
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], peak)
+    kinds = dict(LinearLR=LinearLR, CosineAnnealingLR=CosineAnnealingLR)
+    schedulers = [kinds[s.pop('type')](optimizer, **s)
+                  for s in map(dict, cfg.param_scheduler)]
+    lrs = []
+    for _ in range(iters):
+        lrs.append(optimizer.param_groups[0]['lr'])
+        optimizer.step()
+        for s in schedulers:
+            s.step()
+    assert lrs[:2] == [pytest.approx(peak)] * 2, lrs
+    assert lrs == sorted(lrs, reverse=True), lrs
+    if iters > 2:
+        assert lrs[-1] < 0.05 * peak, lrs
