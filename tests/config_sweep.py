@@ -44,6 +44,24 @@ NOT_TRAINED_HERE = {
     'configs/symmim/benchmarks/'
     'upernet_vit-base-p16_8xb2-amp-160k_ade20k-512x512.py':
     'mmseg transfer: tests/test_downstream/test_transfer.py',
+    'configs/mixmask/benchmarks/mask-rcnn_resnet50_fpn_8xb2-1x_coco.py':
+    'mmdet transfer from a MixMask R50 checkpoint: '
+    'tests/test_downstream/test_mixmask_transfer.py',
+    'configs/mixmask/benchmarks/'
+    'upernet_resnet50_8xb2-160k_ade20k-512x512.py':
+    'mmseg transfer from a MixMask R50 checkpoint: '
+    'tests/test_downstream/test_mixmask_transfer.py',
+    # the Fashion-MNIST scene configs: the transfer study's smoke run trains
+    # each for 2 iterations from a checkpoint it has just written and tests
+    # it on 8 scenes
+    **{f'configs/{algo}/benchmarks/{name}_fmnist-scenes.py':
+       'scene transfer: tests/test_tools/test_analysis_tools/'
+       'test_transfer_study.py'
+       for algo, name in (
+           ('symmim', 'mask-rcnn_vit-tiny-p4_simple-fpn_1xb8-800i'),
+           ('symmim', 'upernet_vit-tiny-p4_1xb8-800i'),
+           ('mixmask', 'mask-rcnn_resnet18-tiny_fpn_1xb8-800i'),
+           ('mixmask', 'upernet_resnet18-tiny_1xb8-800i'))},
     'configs/symmim/benchmarks/retrieval_vit-tiny-p4_fmnist.py':
     'inference only (ImageRetrievalInferencer), nothing to train: '
     'tests/test_models/test_retrievers/test_backbone_retriever.py',

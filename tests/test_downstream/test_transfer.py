@@ -9,7 +9,6 @@ iterations with finite losses through mmdet's / mmseg's own tools/train.py.
 import json
 import os.path as osp
 
-import cv2
 import numpy as np
 import pytest
 import torch
@@ -17,10 +16,10 @@ from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
 from mmpretrain.models.utils import resize_pos_embed
-from mmsymmim.datasets import FashionMNISTIDX
 
 from ..harness import MASK_TOKEN_DEMO as DEMO
 from ..harness import REPO, TRAIN, run_tool, tiny_arch
+from .conftest import CLASSES, SIZE
 
 ARCH = tiny_arch(4)  # 4 blocks: 4 feature levels for UperNet
 
@@ -34,62 +33,12 @@ FINETUNE = osp.join(REPO,
                     'configs/symmim/benchmarks/vit-base-p16_8xb128-coslr-100e_in1k.py')
 LINEAR = osp.join(
     REPO, 'configs/symmim/benchmarks/vit-base-p16_8xb128-linear-coslr-90e_in1k.py')
-SIZE = 64  # downstream image side; the pretraining side is 32, patch 4
-CLASSES = FashionMNISTIDX.METAINFO['classes']
 
 
 def run(args, cwd=REPO):
     proc = run_tool(*args, cwd=cwd)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     return proc.out
-
-
-@pytest.fixture(scope='module')
-def images(fmnist_root):
-    ds = FashionMNISTIDX(split='test', indices=8)
-    out = []
-    for i in range(len(ds)):
-        info = ds.get_data_info(i)
-        img = cv2.resize(info['img'], (SIZE, SIZE))
-        fg = (img[..., 0] > 20).astype(np.uint8)
-        out.append((img, fg, int(info['gt_label'])))
-    return out
-
-
-@pytest.fixture(scope='module')
-def coco_root(tmp_path_factory, images):
-    root = tmp_path_factory.mktemp('coco')
-    (root / 'train').mkdir()
-    coco = dict(images=[], annotations=[],
-                categories=[dict(id=i + 1, name=c)
-                            for i, c in enumerate(CLASSES)])
-    for i, (img, fg, label) in enumerate(images):
-        cv2.imwrite(str(root / 'train' / f'{i}.png'), img)
-        contours, _ = cv2.findContours(fg, cv2.RETR_EXTERNAL,
-                                       cv2.CHAIN_APPROX_SIMPLE)
-        poly = max(contours, key=cv2.contourArea).reshape(-1).tolist()
-        x, y, w, h = cv2.boundingRect(fg)
-        coco['images'].append(
-            dict(id=i, file_name=f'{i}.png', height=SIZE, width=SIZE))
-        coco['annotations'].append(
-            dict(id=i, image_id=i, category_id=label + 1, iscrowd=0,
-                 bbox=[x, y, w, h], area=float(fg.sum()),
-                 segmentation=[poly]))
-    (root / 'train.json').write_text(json.dumps(coco))
-    return root
-
-
-@pytest.fixture(scope='module')
-def ade_root(tmp_path_factory, images):
-    root = tmp_path_factory.mktemp('ade')
-    (root / 'images/training').mkdir(parents=True)
-    (root / 'annotations/training').mkdir(parents=True)
-    for i, (img, fg, label) in enumerate(images):
-        cv2.imwrite(str(root / f'images/training/{i}.jpg'), img)
-        # ADE20K's reduce_zero_label: 0 is ignored, value v is class v - 1
-        seg = np.where(fg > 0, label + 2, 1).astype(np.uint8)
-        cv2.imwrite(str(root / f'annotations/training/{i}.png'), seg)
-    return root
 
 
 def tiny_backbone(cfg):
@@ -104,7 +53,14 @@ def mask_rcnn_cfg(pretrained, coco_root):
     cfg.model.backbone.window_size = 4
     cfg.model.backbone.global_attn_indices = (1, 3)
     cfg.model.backbone.init_cfg.checkpoint = pretrained
-    cfg.model.neck.in_channels = ARCH['embed_dims']
+    # the stride-4 map of a patch-4 ViT: levels x1, x0.5 and P6 (strides 4,
+    # 8, 16), which the anchors and RoI extractors must follow
+    # (PyramidStrideCheckHook fails the run otherwise)
+    cfg.model.neck.update(in_channels=ARCH['embed_dims'],
+                          scale_factors=(1.0, 0.5), num_outs=3)
+    cfg.model.rpn_head.anchor_generator.update(scales=[4], strides=[4, 8, 16])
+    for ext in ('bbox_roi_extractor', 'mask_roi_extractor'):
+        cfg.model.roi_head[ext].featmap_strides = [4, 8, 16]
     cfg.model.data_preprocessor.batch_augments = [
         dict(type='BatchFixedSizePad', size=(SIZE, SIZE), pad_mask=True)]
     cfg.model.roi_head.bbox_head.num_classes = len(CLASSES)

@@ -8,7 +8,10 @@
 #  * schedule: 25 epochs over COCO repeated 4x (= 100 epochs, ViTDet's), lr
 #    x0.1 at 88 % and 96 %, batch 64 = 8 GPUs x 8, AMP;
 #  * optimiser: AdamW lr 1e-4, weight decay 0.1, layer-wise lr decay 0.7.
-# RPN and RoI heads are mmdet's standard ones (ViTDet adds LN convs there).
+#  * heads: ViTDet's, normalised: a 2-conv RPN head, a 4-conv + 1-fc box head
+#    and the 4-conv mask head, LayerNorm after every conv (mmdet's plain
+#    heads, unnormalised, leave the RoI classifier at the background share
+#    of its samples for the whole of a short fine-tune: docs/transfer_study.md).
 #   bash tools/dist_train.sh configs/symmim/benchmarks/mask-rcnn_vit-base-p16_simple-fpn_8xb8-amp-lsj-100e_coco.py 8 \
 #       --cfg-options model.backbone.init_cfg.checkpoint=work_dirs/symmim_vit-base-p16_16xb256-amp-coslr-600e_in1k/epoch_600.pth
 _base_ = 'mmdet::mask_rcnn/mask-rcnn_r50_fpn_8xb8-amp-lsj-200e_coco.py'
@@ -28,15 +31,29 @@ model = dict(
         global_attn_indices=(2, 5, 8, 11),
         final_norm=False,
         init_cfg=dict(
-            type='Pretrained', checkpoint='work_dirs/symmim_vit-base-p16_16xb256-amp-coslr-600e_in1k/epoch_600.pth', prefix='backbone.')),
+            type='Pretrained',
+            checkpoint='work_dirs/symmim_vit-base-p16_16xb256-amp-coslr-600e_in1k/epoch_600.pth', prefix='backbone.')),
     neck=dict(
         _delete_=True,
         type='SimpleFeaturePyramid',
         in_channels=768,
         out_channels=256,
         scale_factors=(4.0, 2.0, 1.0, 0.5),
-        num_outs=5))
+        num_outs=5),
+    rpn_head=dict(num_convs=2),
+    roi_head=dict(
+        bbox_head=dict(
+            type='Shared4Conv1FCBBoxHead',
+            conv_out_channels=256,
+            norm_cfg=dict(type='LN2d', requires_grad=True)),
+        mask_head=dict(norm_cfg=dict(type='LN2d', requires_grad=True))))
 
+# before the first step: every backbone tensor holds the checkpoint's, and
+# the pyramid's measured strides are the anchors' and RoI extractors'
+custom_hooks = [
+    dict(type='PretrainedCheckHook'),
+    dict(type='PyramidStrideCheckHook')
+]
 train_dataloader = dict(dataset=dict(times=4))
 optim_wrapper = dict(
     _delete_=True,

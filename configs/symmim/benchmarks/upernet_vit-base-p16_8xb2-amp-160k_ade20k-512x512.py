@@ -30,6 +30,8 @@ model = dict(
             'epoch_600.pth',
             prefix='backbone.')))
 
+# before the first step: every backbone tensor holds the checkpoint's
+custom_hooks = [dict(type='PretrainedCheckHook')]
 optim_wrapper = dict(
     _delete_=True,
     type='AmpOptimWrapper',

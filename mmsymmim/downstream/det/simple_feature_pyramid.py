@@ -8,8 +8,10 @@ from mmengine.model import BaseModule
 from mmdet.registry import MODELS as MMDET_MODELS
 
 
+@MMDET_MODELS.register_module('LN2d')
 class LayerNorm2d(nn.LayerNorm):
-    """LayerNorm over the channels of a ``(B, C, H, W)`` map."""
+    """LayerNorm over the channels of a ``(B, C, H, W)`` map; ``norm_cfg=
+    dict(type='LN2d')`` in mmdet heads (ViTDet's normalised heads)."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return super().forward(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
