@@ -81,3 +81,121 @@ def wants(study) -> list:
                     out += [(row, seed, knobs(res, row, r), ['test'], 3)
                             for r in sorted(set(ext))]
     return out
+
+
+# ------------------------------------------------------------- reading
+def points(results: dict, row: str, metric: str, read: str) -> list:
+    """``[(ratio, mean, min, max, n_seeds)]`` at 1x along the row's
+    ratios."""
+    out = []
+    for r in RATIOS[row]:
+        vals = [v for v in (value(x, metric, read)
+                            for x in runs_at(results, row, r)) if v is not None]
+        if vals:
+            out.append((r, statistics.mean(vals), min(vals), max(vals),
+                        len(vals)))
+    return out
+
+
+def ratio_table(results: dict) -> list:
+    """Markdown: every ratio of each method (1x, test split), then the
+    board."""
+    from study_curves import readouts
+    from study_report import cell, main_runs
+    reads = readouts(results)
+    lines = ['| method | mask ratio | iters | TFLOP | k-NN | linear | '
+             '1 % fine-tune | seeds |', '|' + '---|' * 8]
+    rows = [(row, r, runs_at(results, row, r)) for row in RATIOS
+            for r in RATIOS[row]] + [(BOARD, 0.5, main_runs(results, BOARD))]
+    for row, r, rs in rows:
+        if not rs:
+            continue
+        cells = [cell([value(x, m, reads[row]) for x in rs])
+                 for m, _ in METRICS]
+        lines.append(f'| {LABELS[row]} | {r:g} | {rs[0]["iters"]} | '
+                     f'{rs[0]["train_flops"] / 1e12:.1f} | '
+                     + ' | '.join(cells) + ' | '
+                     + ','.join(str(x['seed']) for x in rs) + ' |')
+    return lines if len(lines) > 2 else []
+
+
+def search_table(results: dict) -> list:
+    """Markdown: per method and readout, the best and worst ratio (seed
+    means over the ratios that hold them), the spread, what the best buys
+    over the method's default ratio, and what searching the ratios tried
+    costs in 1x runs."""
+    from study_curves import readouts
+    reads = readouts(results)
+    lines = ['| method | readout | best ratio | worst ratio | best - worst | '
+             'best - default | a search of the ratios here costs |',
+             '|' + '---|' * 7]
+    for row in RATIOS:
+        for metric, label in METRICS:
+            pts = points(results, row, metric, reads[row])
+            if len(pts) < 2:
+                continue
+            best = max(pts, key=lambda p: p[1])
+            worst = min(pts, key=lambda p: p[1])
+            own = next((p for p in pts if p[0] == sr.OWN_RATIO[row]), None)
+            gain = f'{best[1] - own[1]:+.2f}' if own else ''
+            lines.append(
+                f'| {LABELS[row]} | {label} | {best[0]:g} ({best[1]:.2f}) | '
+                f'{worst[0]:g} ({worst[1]:.2f}) | {best[1] - worst[1]:.2f} | '
+                f'{gain} (default {sr.OWN_RATIO[row]:g}) | {len(pts)} x 1x '
+                f'= {len(pts) * results["budget_flops"] / 1e12:.0f} TFLOP |')
+    return lines if len(lines) > 2 else []
+
+
+def figure(results: dict, path: str) -> None:
+    """Three panels (k-NN, linear, 1 % fine-tune): top-1 against the mask
+    ratio, a line per method through the seed means with the min-max band,
+    the board as a point at 0.5, raw pixels and random init as flat
+    lines."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    from study_curves import readouts
+    from study_report import main_runs
+    reads = readouts(results)
+    fig, axes = plt.subplots(1, 3, figsize=(13, 4.2), dpi=110)
+    for ax, (metric, title) in zip(axes, METRICS):
+        for i, row in enumerate(RATIOS):
+            pts = points(results, row, metric, reads[row])
+            if pts:
+                x, mean, lo, hi, _ = zip(*pts)
+                ax.plot(x, mean, '-o', ms=3, color=f'C{i}',
+                        label=LABELS[row])
+                ax.fill_between(x, lo, hi, color=f'C{i}', alpha=0.15)
+        board = [value(r, metric, reads[BOARD])
+                 for r in main_runs(results, BOARD)]
+        board = [v for v in board if v is not None]
+        if board:
+            ax.errorbar([0.5], [statistics.mean(board)],
+                        yerr=[[statistics.mean(board) - min(board)],
+                              [max(board) - statistics.mean(board)]],
+                        fmt='s', color='C3', ms=6, label=LABELS[BOARD])
+        for j, row in enumerate(('raw-pixels', 'random-init')):
+            vals = [value(r, metric, 'cls') for r in main_runs(results, row)]
+            vals = [v for v in vals if v is not None]
+            if vals:
+                ax.axhline(statistics.mean(vals), color=('black', 'grey')[j],
+                           ls=(':', '-.')[j], lw=1, label=f'{row} (untrained)')
+        ax.set_xlabel('mask ratio (1x FLOPs: fewer visible tokens, more steps)')
+        ax.set_title(title, fontsize=10)
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel('top-1 (%), Fashion-MNIST test')
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc='lower center', ncol=3, fontsize=8)
+    fig.suptitle('Mask-ratio sensitivity at equal FLOPs (1x = '
+                 f'{results.get("budget_flops", 0) / 1e12:.1f} TFLOP): seed '
+                 'means, bands min-max over seeds', fontsize=10)
+    fig.tight_layout(rect=(0, 0.1, 1, 0.95))
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def plan_line(results: dict) -> str:
+    done = sum(bool(runs_at(results, row, r) and any(
+        x['seed'] == seed for x in runs_at(results, row, r)))
+        for _, row, seed, r in required())
+    return f'Ratio axis: {done} of {len(required())} 1x runs done.'

@@ -10,6 +10,8 @@ DOC = osp.join(sr.REPO, 'docs/small_scale_study.md')
 FIGURE = osp.join(sr.REPO, 'docs/small_scale_study.png')
 CURVES = osp.join(sr.REPO, 'docs/small_scale_study_curves.png')
 CURVES_DOC = osp.join(sr.REPO, 'docs/budget_curves.md')
+RATIO_DOC = osp.join(sr.REPO, 'docs/mask_ratio.md')
+RATIO_FIGURE = osp.join(sr.REPO, 'docs/mask_ratio.png')
 BEGIN, END = '<!-- study:begin -->', '<!-- study:end -->'
 
 
@@ -260,10 +262,18 @@ def figure(results: dict, rows, path: str = FIGURE) -> None:
 
 def write_report(results: dict, rows, doc: str = DOC,
                  figure_path: str = FIGURE, curves_path: str = CURVES,
-                 curves_doc: str = CURVES_DOC) -> None:
+                 curves_doc: str = CURVES_DOC, ratio_doc: str = RATIO_DOC,
+                 ratio_path: str = RATIO_FIGURE) -> None:
     """Replace the docs' marked blocks with the tables (the 1x study's;
-    the budget curves' once runs past 1x exist); draw the figures."""
+    the budget curves' once runs past 1x exist; the mask-ratio axis' once
+    it has a run); draw the figures."""
     import study_curves as sc
+    import study_ratio as sra
+    if any('mask_ratio' in r['knobs'] for r in results['runs']):
+        fill_block(ratio_doc, '\n'.join(
+            sra.ratio_table(results) + [''] + sra.search_table(results)
+            + ['', sra.plan_line(results)]))
+        sra.figure(results, ratio_path)
     fill_block(doc, report_tables(results, rows))
     if any(main_runs(results, row) for row in rows):
         figure(results, rows, figure_path)

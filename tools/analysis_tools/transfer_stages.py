@@ -1,6 +1,7 @@
 """The transfer study's runs (transfer_study.py): which checkpoints are
 pretrained, which fine-tunes each gets, and one job of either kind."""
 import os.path as osp
+import sys
 import threading
 from argparse import Namespace
 from collections import namedtuple
@@ -9,6 +10,8 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 import mmengine
 
 import study_rows as sr
+
+sys.path.insert(0, osp.join(sr.REPO, 'tools/dataset_converters'))
 
 # row of small_scale_study.py -> label, encoder family, the seeds it runs
 Plan = namedtuple('Plan', 'label family seeds')
@@ -34,7 +37,7 @@ TASKS = {
         'vit': 'configs/symmim/benchmarks/'
         'upernet_vit-tiny-p4_1xb8-800i_fmnist-scenes.py',
         'resnet': 'configs/mixmask/benchmarks/'
-        'fcn_resnet18-tiny_1xb8-800i_fmnist-scenes.py',
+        'upernet_resnet18-tiny_1xb8-800i_fmnist-scenes.py',
     },
 }
 
@@ -60,18 +63,19 @@ class TransferStudy:
                     f'{self.results["protocol"]}; pass another --results')
 
     def protocol(self) -> dict:
-        return dict(budget=self.args.budget, smoke=self.args.smoke)
+        return dict(budget=self.args.budget, iters=self.args.iters,
+                    smoke=self.args.smoke)
 
     # ------------------------------------------------------------ plan
     def pairs(self):
-        """(row, seed) of the plan in its order: seed 0 of the ViT rows
-        first, then the ResNet rows, then the other seeds."""
-        out = []
-        for seed in self.args.seeds:
-            for fam in ('vit', 'resnet'):
-                out += [(r, seed) for r in self.args.rows
-                        if PLAN[r].family == fam and seed in PLAN[r].seeds]
-        return out
+        """(row, seed) in the plan's order: the ViT rows with three seeds
+        (seed-major), then the ResNet rows, then the single-seed rows."""
+        rows = [r for r in self.args.rows if len(PLAN[r].seeds) > 1]
+        groups = ([r for r in rows if PLAN[r].family == 'vit'],
+                  [r for r in rows if PLAN[r].family == 'resnet'],
+                  [r for r in self.args.rows if len(PLAN[r].seeds) == 1])
+        return [(r, s) for group in groups for s in self.args.seeds
+                for r in group if s in PLAN[r].seeds]
 
     def pretrain_job(self, row: str, seed: int):
         """The job that pretrains ``row`` at ``seed`` (None: not needed or
@@ -79,8 +83,7 @@ class TransferStudy:
         if not pretrained(row):
             return None
         knobs = sr.clean(sr.chosen_knobs(self.study, row))
-        tag = (f'{row}_s{seed}_' + sr.knob_tag(knobs).replace(',', '_')
-               + f'_x{self.args.budget:g}')
+        tag = self.pretrain_tag(row, seed)
         if self.find('pretrain', tag) is not None:
             return None
         flops = 1 if self.args.smoke else int(
@@ -88,16 +91,34 @@ class TransferStudy:
         return dict(kind='pretrain', row=row, seed=seed, knobs=knobs, tag=tag,
                     budget_flops=flops)
 
+    def pretrain_tag(self, row: str, seed: int) -> str:
+        knobs = sr.clean(sr.chosen_knobs(self.study, row))
+        return (f'{row}_s{seed}_' + sr.knob_tag(knobs).replace(',', '_')
+                + f'_x{self.args.budget:g}')
+
     def find(self, where: str, tag: str):
         return next((r for r in self.results[where] if r['tag'] == tag),
                     None)
 
+    def finetune_job(self, row: str, seed: int, task: str):
+        """The job that fine-tunes ``row``'s seed-``seed`` checkpoint (or
+        its random init) on ``task``; None if the results hold it."""
+        tag = f'{task}_{row}_s{seed}'
+        if self.find('runs', tag) is not None:
+            return None
+        fam = PLAN[row].family
+        return dict(kind='finetune', row=row, seed=seed, task=task, tag=tag,
+                    family=fam, config=TASKS[task][fam],
+                    iters=2 if self.args.smoke else self.args.iters)
+
     def plan_line(self) -> str:
         want = [(r, s) for r, s in self.pairs() if pretrained(r)]
         done = sum(self.pretrain_job(r, s) is None for r, s in want)
+        n_ft = len(self.pairs()) * len(self.args.tasks)
+        ft = sum(self.finetune_job(r, s, t) is None for r, s in self.pairs()
+                 for t in self.args.tasks)
         return (f'transfer study: {done}/{len(want)} pretraining runs, '
-                f'{len(self.results["runs"])} fine-tunes in '
-                f'{self.args.results}')
+                f'{ft}/{n_ft} fine-tunes in {self.args.results}')
 
     # ------------------------------------------------------------ runs
     def merge(self, where: str, res: dict) -> None:
@@ -107,34 +128,60 @@ class TransferStudy:
             print(f'{res["tag"]}: done', flush=True)
             mmengine.dump(self.results, self.args.results, indent=1)
 
-    def run_many(self, jobs, where: str) -> None:
-        jobs = [j for j in jobs if j is not None]
+    def run_unit(self, unit) -> None:
+        """One (row, seed): pretrain if needed, then each fine-tune, in
+        this process's turn (a fine-tune waits for its checkpoint)."""
+        row, seed, jobs = unit
+        for job in jobs:
+            if job['kind'] == 'finetune' and pretrained(row):
+                pre = self.find('pretrain', self.pretrain_tag(row, seed))
+                job = dict(job, checkpoint=pre['checkpoint'])
+            self.merge('pretrain' if job['kind'] == 'pretrain' else 'runs',
+                       self.spawn(job, self.args))
+
+    def run_units(self, units) -> None:
+        """Units one after another, or on ``--streams`` N at once (a failed
+        one is reported after the others finish)."""
+        units = [u for u in units if u[2]]
         if self.args.streams <= 1:
-            for j in jobs:
-                self.merge(where, self.spawn(j, self.args))
+            for u in units:
+                self.run_unit(u)
             return
         failed = []
         with ThreadPoolExecutor(self.args.streams) as pool:
-            futures = {pool.submit(self.spawn, j, self.args): j for j in jobs}
+            futures = {pool.submit(self.run_unit, u): u for u in units}
             for fut in as_completed(futures):
                 try:
-                    self.merge(where, fut.result())
+                    fut.result()
                 except Exception as e:  # noqa: BLE001  (others go on)
-                    failed.append(f'{futures[fut]["tag"]}: {e}')
+                    failed.append(f'{futures[fut][:2]}: {e}')
         if failed:
             raise RuntimeError('failed runs:\n' + '\n'.join(failed))
 
     # ---------------------------------------------------------- stages
     def run_stage(self, stage: str) -> None:
-        stages = ('pretrain', ) if stage == 'all' else (stage, )
-        for s in stages:
-            if s != 'plan':
-                getattr(self, 'stage_' + s)()
+        if stage in ('all', 'scenes'):
+            self.stage_scenes()
+        if stage == 'report':
+            import transfer_report as tr
+            tr.write_report(self.results)
+        elif stage != 'plan' and stage != 'scenes':
+            want_pre = stage in ('all', 'pretrain')
+            want_ft = stage in ('all', 'finetune')
+            self.run_units([(r, s, [j for j in (
+                [self.pretrain_job(r, s)] * want_pre
+                + [self.finetune_job(r, s, t) for t in self.args.tasks
+                   if want_ft]) if j is not None])
+                for r, s in self.pairs()])
 
-    def stage_pretrain(self) -> None:
-        self.run_many([self.pretrain_job(r, s) for r, s in self.pairs()],
-                      'pretrain')
-
+    def stage_scenes(self) -> None:
+        """The scenes in the cache (made once; the maker is deterministic)."""
+        root = osp.join(self.args.cache, 'scenes')
+        if osp.isfile(osp.join(root, 'meta.json')):
+            return
+        import make_fmnist_scenes as mfs
+        small = ['--train', '16', '--val', '8', '--test', '8']
+        mfs.main(['--out', root] + (small if self.args.smoke else []))
 
 def run_job(job: dict, args) -> dict:
     """One job in this process."""
@@ -145,7 +192,11 @@ def run_job(job: dict, args) -> dict:
         torch.set_num_threads(args.threads)
     if job['kind'] == 'pretrain':
         return pretrain(job, args)
-    raise ValueError(f"job kind {job['kind']!r} not in ('pretrain', )")
+    if job['kind'] == 'finetune':
+        from transfer_finetune import finetune
+        return finetune(job, args)
+    raise ValueError(f"job kind {job['kind']!r} not in ('pretrain', "
+                     "'finetune')")
 
 
 def pretrain(job: dict, args) -> dict:

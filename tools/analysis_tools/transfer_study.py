@@ -48,6 +48,9 @@ def parse_args(argv=None):
     p.add_argument('--budget', type=float, default=3.,
                    help='pretraining FLOPs, as a multiple of the study\'s '
                    'unit (3: the budget curves\' 3x point)')
+    p.add_argument('--iters', type=int, default=800,
+                   help='fine-tune iterations (the scene configs\' schedule '
+                   'is fitted to them)')
     p.add_argument('--streams', type=int, default=1,
                    help='runs at once: N processes of one thread each, '
                    'niced to --nice')
@@ -68,9 +71,9 @@ def parse_args(argv=None):
     p.add_argument('--job', help=argparse.SUPPRESS)  # internal: one run
     p.add_argument('--job-out', help=argparse.SUPPRESS)
     args = p.parse_args(argv)
-    if args.streams < 1 or args.budget <= 0:
-        p.error(f'--streams must be >= 1 and --budget positive, got '
-                f'{args.streams} and {args.budget}')
+    if args.streams < 1 or args.budget <= 0 or args.iters < 1:
+        p.error(f'--streams and --iters must be >= 1 and --budget positive,'
+                f' got {args.streams}, {args.iters} and {args.budget}')
     if args.streams > 1 and not args.threads:
         args.threads = 1
     if args.smoke:
@@ -89,7 +92,8 @@ def spawn(job: dict, args) -> dict:
            '--job-out', path, '--cache', args.cache.removesuffix('/smoke')
            if args.smoke else args.cache, '--study', args.study,
            '--results', args.results, f'--threads={args.threads}',
-           f'--budget={args.budget}'] + (['--smoke'] if args.smoke else [])
+           f'--budget={args.budget}', f'--iters={args.iters}'] + (
+               ['--smoke'] if args.smoke else [])
     niced = (lambda: os.setpriority(  # noqa: E731
         os.PRIO_PROCESS, 0, max(args.nice, os.getpriority(os.PRIO_PROCESS, 0)))
     ) if args.streams > 1 else None
