@@ -155,15 +155,17 @@ def once_per_session(tmp_path_factory, name: str, make):
     return folder
 
 
-def run_dist_train(work_dir, nproc: int = 2, iters: int = 3,
-                   options: Sequence[str] = (), check: bool = True):
-    """``tools/dist_train.sh`` with ``nproc`` CPU processes (gloo)."""
+def run_dist_train(work_dir, nproc: int = 2, iters: int = 3, *extra,
+                   config: str = MASK_TOKEN_DEMO, options: Sequence[str] = (),
+                   check: bool = True):
+    """``tools/dist_train.sh`` with ``nproc`` CPU processes (gloo): a tiny
+    run of ``config`` at batch 8 a process, ``extra`` flags (``--resume``)."""
     env = dict(os.environ, PYTHON=sys.executable, PORT=str(free_port()))
     cmd = [
-        'bash', DIST_TRAIN, MASK_TOKEN_DEMO,
+        'bash', DIST_TRAIN, config,
         str(nproc), '--work-dir',
-        str(work_dir), '--cfg-options', 'env_cfg.dist_cfg.backend=gloo',
-        *tiny_options(MASK_TOKEN_DEMO, iters), 'train_dataloader.batch_size=8',
+        str(work_dir), *extra, '--cfg-options', 'env_cfg.dist_cfg.backend=gloo',
+        *tiny_options(config, iters), 'train_dataloader.batch_size=8',
         *options
     ]
     proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True,

@@ -107,6 +107,7 @@ def main():
     from mmsymmim.datasets import check_train_data
     from mmsymmim.engine.optim_checks import check_optim_schedule
     from mmsymmim.engine.hooks.checkpoint_hook import CheckpointNoSpaceError
+    from mmsymmim.engine.hooks.rng_state_hook import ResumeWorldSizeError
     from mmsymmim.models.utils.batch_limits import check_batch_size
     try:  # a bad lr, weight decay, warm-up, max_iters...: one line, exit
         check_optim_schedule(cfg)
@@ -123,6 +124,8 @@ def main():
     try:
         runner.train()
     except CheckpointNoSpaceError as err:  # traceback logged; what to free
+        raise SystemExit(str(err))
+    except ResumeWorldSizeError as err:  # before the first resumed step
         raise SystemExit(str(err))
 
 

@@ -1,7 +1,8 @@
 # What the CPU demos share: Fashion-MNIST from Debian's `dataset-fashion-mnist`
 # (60,000 train images used without labels, 32 px, grey replicated to 3
 # channels), the runtime, and a weighted k-NN report (k = 20) of the frozen
-# backbone before and after training. A demo adds its model, its train
+# backbone before and after training, and the random streams in every
+# checkpoint (RNGStateHook: exact --resume). A demo adds its model, its train
 # pipeline (`train_dataloader.dataset.pipeline`), optimiser and schedule.
 _base_ = 'mmpretrain::_base_/default_runtime.py'
 custom_imports = dict(imports=['mmsymmim'], allow_failed_imports=False)
@@ -84,6 +85,8 @@ custom_hooks = [
         num_classes=10,
         k=20,
         temperature=0.07),
+    # each process's random streams in every checkpoint: --resume is exact
+    dict(type='RNGStateHook'),
 ]
 default_hooks = dict(
     loss_guard=dict(type='LossGuardHook', action='raise'),  # NaN/inf: stop

@@ -16,3 +16,7 @@ model = dict(
                  partner='reverse', per_sample=True))
 
 default_hooks = dict(loss_guard=dict(type='LossGuardHook', action='raise'))
+
+# each process's random streams in every checkpoint, so that --resume (one
+# process or several) continues exactly as the uninterrupted run would
+custom_hooks = [*_base_.custom_hooks, dict(type='RNGStateHook')]  # SimSiamHook kept

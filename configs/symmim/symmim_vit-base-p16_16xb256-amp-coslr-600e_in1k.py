@@ -113,6 +113,10 @@ find_unused_parameters = False
 # NaN/inf loss: stop with the iteration and term; `...loss_guard.action=skip`
 default_hooks = dict(loss_guard=dict(type='LossGuardHook', action='raise'))
 
+# each process's random streams in every checkpoint, so that --resume (one
+# process or several) continues exactly as the uninterrupted run would
+custom_hooks = [dict(type='RNGStateHook')]
+
 # 600 epochs of one view order (the compute of MoCo v3's 300 symmetric ones):
 # MoCo v3's 40 warm-up epochs, then cosine to the end
 max_epochs = 600

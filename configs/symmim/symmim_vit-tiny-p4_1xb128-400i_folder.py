@@ -31,4 +31,5 @@ custom_hooks = [
     dict(type='ReconstructionVisHook', interval=50),
     # nearest neighbours among your first 1,000 images, every 100 iterations
     dict(type='NeighboursVisHook', interval=100),
+    dict(type='RNGStateHook'),  # exact --resume (configs/_base_/fmnist_demo.py)
 ]

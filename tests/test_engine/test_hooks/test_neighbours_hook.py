@@ -11,16 +11,16 @@ from mmsymmim.engine.hooks import NeighboursVisHook
 from mmsymmim.visualization.neighbours import picture_shape
 from ...harness import SYMMIM_DEMO, run_train
 
-HOOK = 'custom_hooks.2'  # the SymMIM demo config's NeighboursVisHook
+HOOK = 'custom_hooks.3'  # the SymMIM demo config's NeighboursVisHook
 
 
 def test_demo_config_draws_neighbours_beside_the_reconstructions(
         fmnist_root, tmp_path):
     cfg = Config.fromfile(SYMMIM_DEMO)
-    assert cfg.custom_hooks[2].type == 'NeighboursVisHook'
+    assert cfg.custom_hooks[3].type == 'NeighboursVisHook'
     proc = run_train(tmp_path, 4, config=SYMMIM_DEMO, options=[
         f'{HOOK}.interval=2', f'{HOOK}.num_images=200', f'{HOOK}.k=5',
-        f'{HOOK}.num_queries=3', 'custom_hooks.1.interval=100'])
+        f'{HOOK}.num_queries=3', 'custom_hooks.2.interval=100'])
     files = sorted(p.name for p in (tmp_path / 'vis').iterdir())
     assert files == ['neighbours_iter_0002.png', 'neighbours_iter_0004.png']
     a, b = (cv2.imread(str(tmp_path / 'vis' / f)) for f in files)
@@ -45,7 +45,7 @@ def test_training_beats_random_init_on_5nn_label_precision(fmnist_root,
         f'train_dataloader.batch_size={BATCH}',
         f'param_scheduler.0.end={warm}', f'param_scheduler.1.begin={warm}',
         f'param_scheduler.1.T_max={ITERS - warm}',
-        'custom_hooks.1.interval=100000',  # no reconstructions
+        'custom_hooks.2.interval=100000',  # no reconstructions
         f'{HOOK}.interval={ITERS}', f'{HOOK}.k=5', f'{HOOK}.at_start=True',
         f'{HOOK}.dataset.type=FashionMNISTIDX', f'{HOOK}.dataset.split=test'])
     found = re.findall(r'neighbours/precision@5: ([\d.]+) % \((\d+) images',

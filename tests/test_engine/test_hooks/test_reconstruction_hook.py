@@ -12,8 +12,9 @@ from ...harness import run_train
 
 
 def test_writes_grids_at_the_interval(fmnist_root, tmp_path):
-    # custom_hooks.1 is the hook the SymMIM demo config adds
-    run_train(tmp_path, 5, options=['custom_hooks.1.interval=2'])
+    # custom_hooks.2 is the hook the SymMIM demo config adds (after the k-NN
+    # report and RNGStateHook of its base)
+    run_train(tmp_path, 5, options=['custom_hooks.2.interval=2'])
     files = sorted(p.name for p in (tmp_path / 'vis').iterdir())
     assert files == ['iter_0002.png', 'iter_0004.png']
     a, b = (cv2.imread(str(tmp_path / 'vis' / f)) for f in files)
