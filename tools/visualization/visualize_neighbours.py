@@ -46,7 +46,9 @@ from mmengine.config import Config, DictAction  # noqa: E402
 
 def default_workers() -> int:
     """Loader processes: one per core this process may use, at most 8."""
-    return min(8, len(os.sched_getaffinity(0)))
+    cores = (len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity')
+             else os.cpu_count() or 1)
+    return min(8, cores)
 
 
 def _map_sample(text: str) -> int:
@@ -76,12 +78,13 @@ def parse_args(argv=None):
     p.add_argument('--map', help='also write a 2-D map of the features here')
     p.add_argument('--map-method', default='tsne', help="'tsne' or 'umap'")
     p.add_argument('--map-sample', type=_map_sample, default=DEFAULT_SAMPLE,
+                   metavar='N',
                    help=f'images the map is fitted on ({DEFAULT_SAMPLE}); '
                    'the others are placed by their nearest sampled images; '
                    '0: fit every image (slow beyond ~10,000)')
     p.add_argument('--batch-size', type=int, default=256)
     p.add_argument('--workers', '--num-workers', dest='num_workers',
-                   type=int, default=default_workers(),
+                   type=int, default=default_workers(), metavar='N',
                    help='processes that load the images and, on the CPU, '
                    'run the model, one thread each (default: one per core, '
                    'at most 8: %(default)s here; 0: this process only)')
