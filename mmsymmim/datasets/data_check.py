@@ -165,7 +165,6 @@ def find_data_problem(ds: Optional[dict]) -> Optional[str]:
     if isinstance(ds.get('dataset'), dict):
         return find_data_problem(ds['dataset'])
     from mmpretrain.datasets import CustomDataset
-
     from .fashion_mnist import DEFAULT_ROOT, FILES, FashionMNISTIDX
     cls = _dataset_class(ds.get('type'))
     if cls is None:

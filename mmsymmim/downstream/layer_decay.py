@@ -3,8 +3,9 @@ from functools import partial
 
 from mmengine.registry import OPTIM_WRAPPER_CONSTRUCTORS
 
-from mmpretrain.engine.optimizers import \
-    LearningRateDecayOptimWrapperConstructor
+from mmpretrain.engine.optimizers import (
+    LearningRateDecayOptimWrapperConstructor,
+)
 
 
 @OPTIM_WRAPPER_CONSTRUCTORS.register_module()

@@ -1,5 +1,10 @@
-from .finetune import (RawPixels, balanced_subset, encode, finetune_accuracy,
-                       load_backbone)
+from .finetune import (
+    RawPixels,
+    balanced_subset,
+    encode,
+    finetune_accuracy,
+    load_backbone,
+)
 from .knn import extract_features, knn_accuracy, knn_predict
 from .linear_probe import linear_probe_accuracy
 

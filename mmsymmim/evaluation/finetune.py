@@ -49,6 +49,7 @@ def load_backbone(cfg: dict, checkpoint: Optional[str] = None,
     lacks (mask tokens, a decoder) are ignored.
     """
     from mmengine.runner.checkpoint import CheckpointLoader
+
     from mmpretrain.registry import MODELS
     backbone = MODELS.build(copy.deepcopy(cfg))
     if checkpoint is None:

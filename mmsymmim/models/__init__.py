@@ -1,11 +1,21 @@
 from . import utils  # noqa: F401
 from .backbones import SymMIMViT
+from .heads import (
+    FastMoCoV3Head,
+    WeightedContrastiveHead,
+    WeightedLatentPredictHead,
+)
 from .necks import SymMIMDecoder
 from .retrievers import BackboneRetriever
-from .heads import (FastMoCoV3Head, WeightedContrastiveHead,
-                    WeightedLatentPredictHead)
-from .selfsup import (MixMaskBYOL, MixMaskMixin, MixMaskMoCo, MixMaskMoCoV3,
-                      MixMaskSimSiam, SymMIM, mixmask_loss)
+from .selfsup import (
+    MixMaskBYOL,
+    MixMaskMixin,
+    MixMaskMoCo,
+    MixMaskMoCoV3,
+    MixMaskSimSiam,
+    SymMIM,
+    mixmask_loss,
+)
 
 __all__ = [
     'BackboneRetriever', 'FastMoCoV3Head', 'MixMaskBYOL', 'MixMaskMixin',

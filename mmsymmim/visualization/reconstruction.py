@@ -26,8 +26,11 @@ import mmcv
 import numpy as np
 import torch
 
-from mmsymmim.models.utils.patches import (from_patches, patch_mean_std,
-                                          to_patches)
+from mmsymmim.models.utils.patches import (
+    from_patches,
+    patch_mean_std,
+    to_patches,
+)
 
 COLUMNS = ('image', 'online mask', 'reconstruction', 'EMA mask')
 HEADER = 28  # px above the tiles for the column titles

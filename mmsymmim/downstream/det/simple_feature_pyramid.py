@@ -4,8 +4,8 @@ from typing import Sequence, Tuple
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from mmengine.model import BaseModule
 from mmdet.registry import MODELS as MMDET_MODELS
+from mmengine.model import BaseModule
 
 
 @MMDET_MODELS.register_module('LN2d')

@@ -10,8 +10,13 @@ from mmengine.dist import master_only
 from mmengine.hooks import Hook
 
 from mmpretrain.registry import DATASETS, HOOKS, TRANSFORMS
-from ...visualization.neighbours import (draw_neighbours, embed,
-                                         label_precision, nearest, tile_size)
+from ...visualization.neighbours import (
+    draw_neighbours,
+    embed,
+    label_precision,
+    nearest,
+    tile_size,
+)
 from ...visualization.reconstruction import default_dataset
 from .hook_utils import bare_model, save_picture
 

@@ -6,10 +6,12 @@ from mmengine.hooks import Hook
 
 from mmpretrain.registry import HOOKS
 from ...arg_checks import check_int
-from ...visualization.reconstruction import (default_dataset,
-                                             find_mask_generator,
-                                             images_from_dataset,
-                                             reconstruction_grid)
+from ...visualization.reconstruction import (
+    default_dataset,
+    find_mask_generator,
+    images_from_dataset,
+    reconstruction_grid,
+)
 from .hook_utils import bare_model, save_picture
 
 

@@ -1,5 +1,11 @@
-from .mixmask import (MixMaskBYOL, MixMaskMixin, MixMaskMoCo, MixMaskMoCoV3,
-                      MixMaskSimSiam, mixmask_loss)
+from .mixmask import (
+    MixMaskBYOL,
+    MixMaskMixin,
+    MixMaskMoCo,
+    MixMaskMoCoV3,
+    MixMaskSimSiam,
+    mixmask_loss,
+)
 from .symmim import SymMIM
 
 __all__ = [

@@ -70,10 +70,14 @@ from mmpretrain.models.selfsup.base import BaseSelfSupervisor
 from mmpretrain.registry import MODELS, TRANSFORMS
 from mmpretrain.structures import DataSample
 from ..utils import ForeachCosineEMA
-from ..utils.patches import from_patches, patch_mean_std, to_patches
 from ..utils.batch_limits import check_batch_size
-from .symmim_checks import (ENCODER_INPUTS, check_mim_parts,  # noqa: F401
-                            check_options, contrastive_batch_limits)
+from ..utils.patches import from_patches, patch_mean_std, to_patches
+from .symmim_checks import (
+    ENCODER_INPUTS,  # noqa: F401  (re-exported: the old home)
+    check_mim_parts,
+    check_options,
+    contrastive_batch_limits,
+)
 from .symmim_masks import draw_step_masks
 
 

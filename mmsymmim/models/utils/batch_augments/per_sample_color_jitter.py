@@ -13,9 +13,12 @@ from typing import Any, Dict, Optional, Tuple
 
 import torch
 from kornia.augmentation import ColorJitter
-from kornia.enhance import (adjust_brightness_accumulative,
-                            adjust_contrast_with_mean_subtraction, adjust_hue,
-                            adjust_saturation_with_gray_subtraction)
+from kornia.enhance import (
+    adjust_brightness_accumulative,
+    adjust_contrast_with_mean_subtraction,
+    adjust_hue,
+    adjust_saturation_with_gray_subtraction,
+)
 
 FACTOR_KEYS = ('brightness_factor', 'contrast_factor', 'saturation_factor',
                'hue_factor')
