@@ -105,9 +105,9 @@ def main():
     cfg = merge_args(Config.fromfile(args.config), args)
     import mmsymmim  # noqa: F401  registers modules and the compat fixes
     from mmsymmim.datasets import check_train_data
-    from mmsymmim.engine.optim_checks import check_optim_schedule
     from mmsymmim.engine.hooks.checkpoint_hook import CheckpointNoSpaceError
     from mmsymmim.engine.hooks.rng_state_hook import ResumeWorldSizeError
+    from mmsymmim.engine.optim_checks import check_optim_schedule
     from mmsymmim.models.utils.batch_limits import check_batch_size
     try:  # a bad lr, weight decay, warm-up, max_iters...: one line, exit
         check_optim_schedule(cfg)

@@ -28,6 +28,7 @@ def write_fmnist(root, n=64):
     """Fashion-MNIST's four gzipped IDX files, ``n`` smooth random images
     each (the machine has no Debian data set)."""
     import cv2
+
     from mmsymmim.datasets.fashion_mnist import FILES
     os.makedirs(root, exist_ok=True)
     rng = np.random.default_rng(0)
@@ -79,6 +80,7 @@ def train_two(path, data, fmnist, work, tiny):
     in this process, no checkpoint; the logged losses of its 2 iterations."""
     from mmengine.config import Config, DictAction
     from mmengine.runner import Runner
+
     from tests import config_sweep as sweep
     config, opts = sweep.sweep_run(path, data, work)
     cfg = Config.fromfile(config)

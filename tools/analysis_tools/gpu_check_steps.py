@@ -161,6 +161,7 @@ def loader(part, bp, need, tiny, workers):
     ``workers`` processes over the device-aug pipeline. ``need``: the img/s
     of the step each pipeline feeds."""
     from collections import defaultdict
+
     from mmengine.config import Config
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
@@ -241,8 +242,9 @@ def main(argv=None):
                    help='tiny: every config, not one per feature')
     opts = p.parse_args(argv)
     device = torch.device(opts.device)
-    import mmsymmim  # noqa: F401
     from mmengine.registry import init_default_scope
+
+    import mmsymmim  # noqa: F401
     init_default_scope('mmpretrain')
     part = Part(opts.part)
     part.save()

@@ -72,8 +72,11 @@ def main(argv=None):
     args = parse_args(argv)
     import mmsymmim  # noqa: F401
     from mmpretrain.registry import MODELS
-    from mmsymmim.evaluation import (extract_features, knn_predict,
-                                     linear_probe_accuracy)
+    from mmsymmim.evaluation import (
+        extract_features,
+        knn_predict,
+        linear_probe_accuracy,
+    )
     cfg = Config.fromfile(args.config)
     init_default_scope(cfg.get('default_scope', 'mmpretrain'))
     torch.manual_seed(args.seed)

@@ -166,8 +166,9 @@ def main(argv=None):
         res = st.run_job(json.loads(args.job), args)
         mmengine.dump(res, args.job_out, indent=1)
         return res
-    import mmsymmim  # noqa: F401  (atomic mmengine.dump)
     from filelock import FileLock, Timeout  # a dependency of torch
+
+    import mmsymmim  # noqa: F401  (atomic mmengine.dump)
     mmengine.mkdir_or_exist(args.work_dir)
     lock = FileLock(args.results + '.lock')
     try:  # the report only reads: it may run beside a writing study

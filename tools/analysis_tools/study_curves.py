@@ -288,6 +288,7 @@ def curves_figure(results: dict, path: str) -> None:
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
+
     from study_report import main_runs
     reads = readouts(results)
     metrics = (('knn', 'k-NN (k=20)'), ('linear', 'linear probe'),

@@ -37,8 +37,8 @@ def one_batch(cfg):
 def step_flops(cfg, seed: int = 0) -> int:
     """Total FLOPs (multiply and add counted apart) of one training step of
     ``cfg`` on one batch of its own pipeline."""
-    from torch.utils.flop_counter import FlopCounterMode
     from mmengine.logging import MMLogger
+    from torch.utils.flop_counter import FlopCounterMode
     logger = MMLogger.get_current_instance()
     level = logger.level
     logger.setLevel('ERROR')  # the optimiser's per-parameter notes
@@ -55,11 +55,12 @@ def step_flops(cfg, seed: int = 0) -> int:
 
 def _built(cfg, seed: int = 0):
     """Model, optimiser wrapper and one batch of ``cfg``."""
+    from mmengine.logging import MessageHub
     from mmengine.optim import build_optim_wrapper
     from mmengine.registry import init_default_scope
-    from mmpretrain.registry import MODELS
+
     import mmsymmim  # noqa: F401  (registers the project's modules)
-    from mmengine.logging import MessageHub
+    from mmpretrain.registry import MODELS
     init_default_scope('mmpretrain')
     hub = MessageHub.get_current_instance()  # EMA schedules read these
     hub.update_info('iter', 0)

@@ -154,6 +154,7 @@ def figure(results: dict, path: str) -> None:
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
+
     from study_curves import readouts
     from study_report import main_runs
     reads = readouts(results)

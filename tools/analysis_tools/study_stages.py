@@ -131,8 +131,9 @@ def train(job: dict, args) -> dict:
 
 def run_job(job: dict, args) -> dict:
     """Train if the record has no checkpoint on disk, then evaluate."""
-    import mmsymmim  # noqa: F401  (registers modules, compat fixes)
     from mmengine.registry import init_default_scope
+
+    import mmsymmim  # noqa: F401  (registers modules, compat fixes)
     init_default_scope('mmpretrain')
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -111,8 +111,9 @@ def main(argv=None):
         res = ts.run_job(json.loads(args.job), args)
         mmengine.dump(res, args.job_out, indent=1)
         return res
-    import mmsymmim  # noqa: F401  (atomic mmengine.dump)
     from filelock import FileLock, Timeout  # a dependency of torch
+
+    import mmsymmim  # noqa: F401  (atomic mmengine.dump)
     mmengine.mkdir_or_exist(args.cache)
     mmengine.mkdir_or_exist(osp.dirname(args.results))
     lock = FileLock(args.results + '.lock')

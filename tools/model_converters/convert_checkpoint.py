@@ -180,8 +180,9 @@ def check(out: dict, target: dict) -> bool:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    import mmsymmim  # noqa: F401  (compat: safe loads, atomic writes)
     from mmengine.runner.checkpoint import save_checkpoint
+
+    import mmsymmim  # noqa: F401  (compat: safe loads, atomic writes)
     ckpt = torch.load(args.src, map_location='cpu', weights_only=True)
     state = ckpt.get('state_dict', ckpt)
     backbone = extract_backbone(state, args.prefix)

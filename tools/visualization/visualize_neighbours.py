@@ -134,6 +134,7 @@ def embed_folder(extractor, paths, args):
     """Normalised features ``(N, C)`` of the readable ``paths`` and their
     indices."""
     from mmengine.utils import ProgressBar
+
     from mmsymmim.visualization.neighbours import embed_files
     bar = ProgressBar(len(paths), file=sys.stderr)
     start = time.time()
@@ -187,11 +188,13 @@ def choose_queries(extractor, feats, paths, args):
 def main(argv=None):
     args = parse_args(argv)
     import mmsymmim  # noqa: F401  registers modules
-    from mmsymmim.visualization.image_folder import (folder_classes,
-                                                     list_images)
-    from mmsymmim.visualization.neighbours import (draw_neighbours,
-                                                   label_precision, nearest,
-                                                   tile_size)
+    from mmsymmim.visualization.image_folder import folder_classes, list_images
+    from mmsymmim.visualization.neighbours import (
+        draw_neighbours,
+        label_precision,
+        nearest,
+        tile_size,
+    )
     try:
         paths = list_images(args.images)
     except FileNotFoundError as e:
@@ -241,8 +244,11 @@ def main(argv=None):
         with open(args.json, 'w') as f:
             json.dump(result, f, indent=1)
     if args.map:
-        from mmsymmim.visualization.embedding_map import (PLACE_K, draw_map,
-                                                          project_2d)
+        from mmsymmim.visualization.embedding_map import (
+            PLACE_K,
+            draw_map,
+            project_2d,
+        )
         start = time.time()
         coords = project_2d(feats.cpu().numpy(), args.map_method, args.seed,
                             args.map_sample)

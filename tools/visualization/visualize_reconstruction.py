@@ -44,8 +44,12 @@ def main(argv=None):
     from mmpretrain.registry import MODELS
     from mmsymmim.datasets.data_check import find_data_problem
     from mmsymmim.visualization.reconstruction import (
-        default_dataset, find_mask_generator, images_from_dataset,
-        images_from_folder, reconstruction_grid)
+        default_dataset,
+        find_mask_generator,
+        images_from_dataset,
+        images_from_folder,
+        reconstruction_grid,
+    )
 
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
