@@ -5,8 +5,13 @@ import torch
 
 import mmsymmim  # noqa: F401  registers modules
 from mmsymmim.datasets.fashion_mnist import DEFAULT_ROOT, FILES
-from .harness import (MASK_TOKEN_DEMO, SYMMIM_DEMO, once_per_session,
-                      run_train, tiny_arch)
+from .harness import (
+    MASK_TOKEN_DEMO,
+    SYMMIM_DEMO,
+    once_per_session,
+    run_train,
+    tiny_arch,
+)
 
 
 @pytest.fixture(autouse=True)

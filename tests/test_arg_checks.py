@@ -6,10 +6,22 @@ import re
 
 import pytest
 
-from mmsymmim.arg_checks import check_bool, check_choice, check_int, \
-    check_number
-from .harness import (MASK_TOKEN_DEMO, MIXMASK_DEMO, SYMMIM_DEMO, TRAIN,
-                      build_model, run_tool, tiny_cfg, tiny_options)
+from mmsymmim.arg_checks import (
+    check_bool,
+    check_choice,
+    check_int,
+    check_number,
+)
+from .harness import (
+    MASK_TOKEN_DEMO,
+    MIXMASK_DEMO,
+    SYMMIM_DEMO,
+    TRAIN,
+    build_model,
+    run_tool,
+    tiny_cfg,
+    tiny_options,
+)
 
 
 def symmim(**kw):

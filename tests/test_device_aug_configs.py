@@ -12,7 +12,7 @@ from mmengine.config import Config
 from mmengine.dataset import Compose, default_collate
 
 from mmpretrain.registry import MODELS
-from .harness import TINY_ARCH, REPO, build_model, real_batch, tiny_cfg
+from .harness import REPO, TINY_ARCH, build_model, real_batch, tiny_cfg
 
 DEVICE_AUG = sorted(glob.glob(osp.join(REPO, 'configs/*/*device-aug*.py')))
 DEMO = osp.join(REPO,

@@ -4,11 +4,17 @@ import os
 
 import pytest
 import torch
-from mmengine.logging import MMLogger, MessageHub
+from mmengine.logging import MessageHub, MMLogger
 from mmengine.registry import DefaultScope
 
-from .harness import (MASK_TOKEN_DEMO, MIXMASK_DEMO, SYMMIM_DEMO, TINY_ARCH,
-                      run_tool, tiny_options)
+from .harness import (
+    MASK_TOKEN_DEMO,
+    MIXMASK_DEMO,
+    SYMMIM_DEMO,
+    TINY_ARCH,
+    run_tool,
+    tiny_options,
+)
 
 TOOL = '''
 import os, sys, warnings

@@ -20,10 +20,10 @@ def one_step(reverse: bool, rank: int, world: int) -> dict:
     """A fresh model (seed 0), one SGD step on the fixed batch."""
     from mmengine.optim import OptimWrapper
 
-    from tests.harness import build_model, tiny_cfg
     import mmsymmim.models.heads.fast_mocov3_head as head_mod
     from mmpretrain.structures import DataSample
     from mmsymmim.datasets.transforms import SymmetricMaskGenerator
+    from tests.harness import build_model, tiny_cfg
     cfg = tiny_cfg()
     model = build_model(cfg)
 

@@ -16,8 +16,6 @@ from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
 from mmpretrain.models.utils import resize_pos_embed
-
-from ..harness import MASK_TOKEN_DEMO as DEMO
 from ..harness import REPO, TRAIN, run_tool, tiny_arch
 from .conftest import CLASSES, SIZE
 

@@ -1,9 +1,14 @@
 import pytest
 import torch
 
-from mmsymmim.evaluation.finetune import (RawPixels, balanced_subset, encode,
-                                          finetune_accuracy, load_backbone,
-                                          random_crop_flip)
+from mmsymmim.evaluation.finetune import (
+    RawPixels,
+    balanced_subset,
+    encode,
+    finetune_accuracy,
+    load_backbone,
+    random_crop_flip,
+)
 
 # a ViT small enough to fine-tune in seconds on CPU
 TINY_VIT = dict(type='VisionTransformer',

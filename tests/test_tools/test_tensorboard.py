@@ -7,8 +7,9 @@ TENSORBOARD = 'visualizer.vis_backends.0.type=TensorboardVisBackend'
 
 
 def test_demo_writes_losses_lr_knn_and_reconstructions(fmnist_root, tmp_path):
-    from tensorboard.backend.event_processing.event_accumulator import \
-        EventAccumulator
+    from tensorboard.backend.event_processing.event_accumulator import (
+        EventAccumulator,
+    )
     run_train(tmp_path, 2, options=[TENSORBOARD, 'custom_hooks.2.interval=1'])
     events = glob.glob(str(tmp_path / '*/vis_data/events.out.tfevents.*'))
     assert len(events) == 1

@@ -3,9 +3,14 @@ fitted on a sample, every other image placed by its nearest sampled ones."""
 import numpy as np
 import pytest
 
-from mmsymmim.visualization.embedding_map import (MIN_SAMPLE, PLACE_K,
-                                                  check_sample, fit_2d,
-                                                  project_2d, sample_rows)
+from mmsymmim.visualization.embedding_map import (
+    MIN_SAMPLE,
+    PLACE_K,
+    check_sample,
+    fit_2d,
+    project_2d,
+    sample_rows,
+)
 
 
 def features(n: int, clusters: int = 3, seed: int = 0) -> np.ndarray:

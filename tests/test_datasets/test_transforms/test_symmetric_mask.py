@@ -2,8 +2,10 @@ import numpy as np
 import pytest
 import torch
 
-from mmsymmim.datasets.transforms import (SymmetricMaskGenerator,
-                                          checkerboard_mask)
+from mmsymmim.datasets.transforms import (
+    SymmetricMaskGenerator,
+    checkerboard_mask,
+)
 
 
 def formula(h, w, k, phase):

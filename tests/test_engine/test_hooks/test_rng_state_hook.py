@@ -10,9 +10,11 @@ import torch
 from mmengine.runner import IterBasedTrainLoop
 
 from mmsymmim.engine.hooks import rng_state_hook
-from mmsymmim.engine.hooks.rng_state_hook import (RNGStateHook,
-                                                 ResumeWorldSizeError,
-                                                 rank_states)
+from mmsymmim.engine.hooks.rng_state_hook import (
+    ResumeWorldSizeError,
+    RNGStateHook,
+    rank_states,
+)
 
 
 def draw():

@@ -1,5 +1,4 @@
 """FastMoCoV3Head: MoCoV3Head's loss; per-sample weights."""
-import pytest
 import torch
 
 from mmpretrain.registry import MODELS

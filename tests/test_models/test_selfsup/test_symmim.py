@@ -8,8 +8,8 @@ from mmengine.logging import MessageHub
 from mmengine.optim import OptimWrapper
 
 from mmsymmim.models import SymMIM, SymMIMViT
-from ...harness import build_model as build
 from ...harness import MASK_TOKEN_DEMO, SYMMIM_DEMO, real_batch, tiny_cfg
+from ...harness import build_model as build
 
 MAX_ITERS = 100
 

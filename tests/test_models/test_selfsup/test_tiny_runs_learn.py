@@ -10,8 +10,15 @@ import torch
 import torch.nn.functional as F
 from mmengine.logging import MessageHub
 
-from ...harness import (MASK_TOKEN_DEMO, MIXMASK_DEMO, SYMMIM_DEMO,
-                        build_model, real_batch, run_train, tiny_cfg)
+from ...harness import (
+    MASK_TOKEN_DEMO,
+    MIXMASK_DEMO,
+    SYMMIM_DEMO,
+    build_model,
+    real_batch,
+    run_train,
+    tiny_cfg,
+)
 
 ITERS = 30
 FIXED = 64  # images of the fixed batch (the first 64; MixMask's queue size)

@@ -64,6 +64,7 @@ def test_resnet_with_split_bn_keeps_batchnorm_keys():
     """Built through mmpretrain's norm_cfg; a checkpoint loads into the same
     ResNet with plain BN (what the evaluation builds)."""
     from mmengine.registry import init_default_scope
+
     from mmpretrain.registry import MODELS
     init_default_scope('mmpretrain')
     cfg = dict(type='ResNet_CIFAR', depth=18, stem_channels=16,

@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from mmsymmim.evaluation import linear_probe_accuracy
-from ...harness import REPO, MASK_TOKEN_DEMO as DEMO
-from ...harness import run_tool, tiny_arch
+from ...harness import MASK_TOKEN_DEMO as DEMO
+from ...harness import REPO, run_tool, tiny_arch
 
 TOOL = osp.join(REPO, 'tools/analysis_tools/knn_eval.py')
 

@@ -6,7 +6,6 @@ reported."""
 import json
 import os.path as osp
 import sys
-from argparse import Namespace
 
 import pytest
 from mmengine.config import Config

@@ -12,10 +12,18 @@ from mmengine.config import Config
 
 from mmpretrain.apis import FeatureExtractor
 from mmsymmim.datasets.fashion_mnist import FashionMNISTIDX
-from mmsymmim.visualization.image_folder import (folder_batches,
-                                                 folder_classes, list_images)
-from mmsymmim.visualization.neighbours import (embed, embed_files, nearest,
-                                               picture_shape, tile_size)
+from mmsymmim.visualization.image_folder import (
+    folder_batches,
+    folder_classes,
+    list_images,
+)
+from mmsymmim.visualization.neighbours import (
+    embed,
+    embed_files,
+    nearest,
+    picture_shape,
+    tile_size,
+)
 from ...harness import REPO, SYMMIM_DEMO, run_tool
 
 TOOL = osp.join(REPO, 'tools/visualization/visualize_neighbours.py')

@@ -8,14 +8,24 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from mmsymmim.visualization.reconstruction import (HEADER,
-                                                   find_mask_generator,
-                                                   grid_shape,
-                                                   images_from_dataset,
-                                                   reconstruct_images,
-                                                   tile_size)
-from ...harness import (REPO, MASK_TOKEN_DEMO, SYMMIM_DEMO, build_model,
-                        run_tool, tiny_arch, tiny_cfg, tiny_options)
+from mmsymmim.visualization.reconstruction import (
+    HEADER,
+    find_mask_generator,
+    grid_shape,
+    images_from_dataset,
+    reconstruct_images,
+    tile_size,
+)
+from ...harness import (
+    MASK_TOKEN_DEMO,
+    REPO,
+    SYMMIM_DEMO,
+    build_model,
+    run_tool,
+    tiny_arch,
+    tiny_cfg,
+    tiny_options,
+)
 from ...test_datasets.test_data_check import write_jpegs
 
 TOOL = osp.join(REPO, 'tools/visualization/visualize_reconstruction.py')
