@@ -59,8 +59,8 @@ class FashionMNISTIDX(BaseDataset):
             raise FileNotFoundError(
                 f'FashionMNISTIDX: {missing[0]} not found (data_root='
                 f'{self.data_root!r}). Install the images with '
-                f'`apt-get install dataset-fashion-mnist` or point `data_root` '
-                f'at a folder holding {list(FILES[self.split])}.')
+                f'`apt-get install dataset-fashion-mnist` or point '
+                f'`data_root` at a folder holding {list(FILES[self.split])}.')
         images = read_idx(paths[0], header=16).reshape(-1, 28, 28)
         labels = read_idx(paths[1], header=8).astype(np.int64)
         if len(images) != len(labels):

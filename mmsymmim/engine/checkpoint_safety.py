@@ -48,7 +48,7 @@ from mmengine.fileio.backends.local_backend import LocalBackend
 from mmengine.logging import print_log
 
 
-# --- 1. atomic writes ---------------------------------------------------------
+# --- 1. atomic writes -------------------------------------------------------
 def _atomic_put(self, obj: bytes, filepath) -> None:
     filepath = str(filepath)
     folder = osp.dirname(osp.abspath(filepath))
@@ -90,7 +90,8 @@ def _guarded_load_state_dict(module, state_dict, strict=False, logger=None):
     own = {k: v.shape for k, v in target.state_dict().items()}
     if own and state_dict:
         fits = [k for k, v in state_dict.items()
-                if k in own and tuple(own[k]) == tuple(getattr(v, 'shape', ()))]
+                if k in own
+                and tuple(own[k]) == tuple(getattr(v, 'shape', ()))]
         if not fits:
             shape = [f'{k}: file {tuple(v.shape)} vs model {tuple(own[k])}'
                      for k, v in state_dict.items() if k in own]
@@ -108,7 +109,7 @@ _mmengine_load_state_dict = _checkpoint.load_state_dict
 _checkpoint.load_state_dict = _guarded_load_state_dict
 
 
-# --- 3. relocatable work dirs -------------------------------------------------
+# --- 3. relocatable work dirs -----------------------------------------------
 def find_latest_checkpoint(path: str):
     """mmengine's ``find_latest_checkpoint`` (what ``--resume`` without a file
     resumes from) for a work dir that may have been moved or copied: see 3.

@@ -82,7 +82,8 @@ def find_mask_generator(cfg, model=None):
 
 
 def fit_image(img: np.ndarray, size: int) -> np.ndarray:
-    """Resize the short side to ``size`` and centre-crop: ``(size, size, 3)``."""
+    """Resize the short side to ``size`` and centre-crop:
+    ``(size, size, 3)``."""
     if img.ndim == 2:
         img = img[..., None]
     if img.shape[2] == 1:
@@ -105,7 +106,8 @@ def _read(path: str) -> Optional[np.ndarray]:
 
 
 def images_from_folder(folder: str, num: int, size: int) -> np.ndarray:
-    """The first ``num`` readable images under ``folder`` (sorted, recursive)."""
+    """The first ``num`` readable images under ``folder`` (sorted,
+    recursive)."""
     paths = sorted(
         osp.join(root, f) for root, _, files in os.walk(folder)
         for f in files if f.lower().endswith(IMG_EXTENSIONS))

@@ -4,13 +4,13 @@ Patch ``(i, j)`` of an ``H x W`` token grid is masked when::
 
     (floor(i / k) + floor(j / k) + phase) mod 2 == 1
 
-``k`` is the block scale in tokens (k = 1: the fine board of single tokens; k = 2
-for ViT/16 gives 32-px blocks, the published setting for the momentum encoder).
-Exactly half the tokens are masked when both sides of the grid divide by ``2k``;
-otherwise the board is cut at the border and the count depends on the phase
-(ViT-B/16 at 224 px: 14 x 14 tokens, k = 2 gives a 7 x 7 board of blocks, so 96
-or 100 of 196 tokens). For k = 1 on an even grid every masked token's left-right
-mirror is visible.
+``k`` is the block scale in tokens (k = 1: the fine board of single tokens;
+k = 2 for ViT/16 gives 32-px blocks, the published setting for the momentum
+encoder). Exactly half the tokens are masked when both sides of the grid
+divide by ``2k``; otherwise the board is cut at the border and the count
+depends on the phase (ViT-B/16 at 224 px: 14 x 14 tokens, k = 2 gives a 7 x 7
+board of blocks, so 96 or 100 of 196 tokens). For k = 1 on an even grid every
+masked token's left-right mirror is visible.
 
 The phase, and where it departs from the paper: the paper prints the mask with
 no phase, one fixed board (online encoder: patch ``(i, j)`` masked when

@@ -51,8 +51,8 @@ class SimpleFeaturePyramid(BaseModule):
                              f'not in {allowed}')
         if num_outs not in (len(scale_factors), len(scale_factors) + 1):
             raise ValueError(f'SimpleFeaturePyramid: `num_outs` must be '
-                             f'{len(scale_factors)} or {len(scale_factors) + 1}'
-                             f', got {num_outs}')
+                             f'{len(scale_factors)} or '
+                             f'{len(scale_factors) + 1}, got {num_outs}')
         self.num_outs = num_outs
         self.stages = nn.ModuleList()
         for scale in scale_factors:

@@ -131,7 +131,7 @@ class CheckpointHook(_MMEngineCheckpointHook):
             # checkpoints saved by deepspeed are directories
             self.file_backend.rmtree(path)
 
-    # --- disk space -----------------------------------------------------------
+    # --- disk space ---------------------------------------------------------
     @contextlib.contextmanager
     def _space_said(self, runner, name):
         """ENOSPC inside: :meth:`_out_of_space` (any other error as it is)."""

@@ -42,8 +42,9 @@ class LossGuardHook(Hook):
 
         def guarded_parse_losses(losses):
             terms = {k: v for k, v in losses.items() if 'loss' in k}
-            finite = torch.stack(
-                [torch.isfinite(_term(v)).all() for v in terms.values()]).float()
+            finite = torch.stack([
+                torch.isfinite(_term(v)).all() for v in terms.values()
+            ]).float()
             if is_distributed():
                 torch_dist.all_reduce(finite, op=torch_dist.ReduceOp.MIN)
             state['bad'] = bool(finite.min() < 1)  # one host sync per step

@@ -22,7 +22,8 @@ from mmpretrain.registry import MODELS
 
 
 def visible_index(
-        mask: torch.Tensor) -> Tuple[torch.Tensor, int, Optional[torch.Tensor]]:
+    mask: torch.Tensor
+) -> Tuple[torch.Tensor, int, Optional[torch.Tensor]]:
     """Token order that puts each sample's visible tokens first.
 
     Args:
@@ -39,7 +40,8 @@ def visible_index(
     lo, n = torch.stack(torch.aminmax(counts)).tolist()
     if lo == n:
         return ids_shuffle, n, None
-    pad = torch.arange(n, device=mask.device).unsqueeze(0) >= counts.unsqueeze(1)
+    slots = torch.arange(n, device=mask.device)
+    pad = slots.unsqueeze(0) >= counts.unsqueeze(1)
     return ids_shuffle, n, pad
 
 

@@ -161,7 +161,9 @@ class MixMaskBYOL(MixMaskMixin, BYOL):
              **kwargs) -> Dict[str, torch.Tensor]:
         v1, v2 = inputs
         x_mix, lam, partner = self.mixmask(v1)
-        p1, p2, p_mix = [self.neck(self.backbone(v))[0] for v in (v1, v2, x_mix)]
+        p1, p2, p_mix = [
+            self.neck(self.backbone(v))[0] for v in (v1, v2, x_mix)
+        ]
         with torch.no_grad():
             self.target_net.update_parameters(
                 nn.Sequential(self.backbone, self.neck))
@@ -182,7 +184,9 @@ class MixMaskSimSiam(MixMaskMixin, SimSiam):
              **kwargs) -> Dict[str, torch.Tensor]:
         v1, v2 = inputs
         x_mix, lam, partner = self.mixmask(v1)
-        z1, z2, z_mix = [self.neck(self.backbone(v))[0] for v in (v1, v2, x_mix)]
+        z1, z2, z_mix = [
+            self.neck(self.backbone(v))[0] for v in (v1, v2, x_mix)
+        ]
         return dict(
             loss_simsiam=self.pair_scale *
             (self.head.loss(z1, z2) + self.head.loss(z2, z1)),
@@ -199,7 +203,9 @@ class MixMaskMoCoV3(MixMaskMixin, MoCoV3):
              **kwargs) -> Dict[str, torch.Tensor]:
         v1, v2 = inputs
         x_mix, lam, partner = self.mixmask(v1)
-        q1, q2, q_mix = [self.neck(self.backbone(v))[0] for v in (v1, v2, x_mix)]
+        q1, q2, q_mix = [
+            self.neck(self.backbone(v))[0] for v in (v1, v2, x_mix)
+        ]
         with torch.no_grad():
             self.momentum_encoder.update_parameters(
                 nn.Sequential(self.backbone, self.neck))

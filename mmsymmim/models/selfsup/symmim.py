@@ -178,7 +178,8 @@ class SymMIM(BaseSelfSupervisor):
         return contrastive_batch_limits(self.con_loss_weight)
 
     def extract_feat(self, inputs: torch.Tensor):
-        """Backbone features of unmasked images (for k-NN, probing, transfer)."""
+        """Backbone features of unmasked images (for k-NN, probing,
+        transfer)."""
         return self.backbone(inputs)
 
     # ---------------------------------------------------------------- steps
@@ -245,8 +246,9 @@ class SymMIM(BaseSelfSupervisor):
         self.momentum_encoder.update_parameters(self._online_encoder())
 
     @torch.no_grad()
-    def momentum_keys(self, views: List[torch.Tensor],
-                      masks: Optional[List[torch.Tensor]]) -> List[torch.Tensor]:
+    def momentum_keys(
+            self, views: List[torch.Tensor],
+            masks: Optional[List[torch.Tensor]]) -> List[torch.Tensor]:
         """Keys of ``views`` from the EMA encoder, one ``(B, D)`` per view;
         ``masks`` None: full views."""
         ema = self.momentum_encoder.module

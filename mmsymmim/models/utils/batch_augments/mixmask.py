@@ -54,8 +54,9 @@ def _block_fill(n: int, grid: int, count: int, rounds: int, min_area: int,
         w = (area / ratio).sqrt().round().long().clamp(1, grid)
         top = (torch.rand(n, device=device) * (grid - h + 1)).long()
         left = (torch.rand(n, device=device) * (grid - w + 1)).long()
-        rect = ((rows >= top.view(-1, 1, 1)) & (rows < (top + h).view(-1, 1, 1))
-                & (cols >= left.view(-1, 1, 1)) &
+        rect = ((rows >= top.view(-1, 1, 1)) &
+                (rows < (top + h).view(-1, 1, 1)) &
+                (cols >= left.view(-1, 1, 1)) &
                 (cols < (left + w).view(-1, 1, 1)))
         new = (rect & ~filled).flatten(1).sum(1)
         accept = (new > 0) & (have + new <= count)
@@ -145,9 +146,9 @@ class MixMask:
                 f'2 images per process (train_dataloader.batch_size >= 2, '
                 f'drop_last=True)')
         if H % G or W % G:
-            raise ValueError(f'{type(self).__name__}: image size {H}x{W} is not divisible '
-                             f'by `grid_size`={G}; use a grid size dividing '
-                             f'both sides')
+            raise ValueError(f'{type(self).__name__}: image size {H}x{W} is '
+                             f'not divisible by `grid_size`={G}; use a grid '
+                             f'size dividing both sides')
         mask = self.grid_mask(B, x.device)
         lam = mask.flatten(1).mean(1)
         pixel_mask = mask.repeat_interleave(H // G, 1).repeat_interleave(
