@@ -1,6 +1,8 @@
 """Train with an mmsymmim / mmpretrain config (mmpretrain's flags).
 
-    python tools/train.py configs/symmim/symmim_vit-base-p16_16xb256-amp-coslr-600e_in1k.py --work-dir work_dirs/x --amp
+    python tools/train.py \
+        configs/symmim/symmim_vit-base-p16_16xb256-amp-coslr-600e_in1k.py \
+        --work-dir work_dirs/x --amp
 """
 import argparse
 import os

@@ -16,7 +16,8 @@ decoded image). Then the device augmentation itself is timed on a batch of
 ``--batch`` images (both views) at 224 px on ``--aug-device``, and the mask
 generators as before.
 
-    .venv/bin/python tools/analysis_tools/benchmark_pipeline.py --images 100 --repeats 3
+    .venv/bin/python tools/analysis_tools/benchmark_pipeline.py \
+        --images 100 --repeats 3
 """
 import argparse
 import os
@@ -32,7 +33,8 @@ from mmengine.config import Config
 from mmengine.dataset import Compose
 from mmengine.registry import init_default_scope
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+REPO = os.path.dirname(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CPU_CFG = 'configs/symmim/symmim_vit-base-p16_16xb256-amp-coslr-600e_in1k.py'
 DEVICE_CFG = ('configs/symmim/'
               'symmim_vit-base-p16_device-aug_16xb256-amp-coslr-600e_in1k.py')

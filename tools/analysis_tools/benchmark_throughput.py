@@ -13,7 +13,8 @@ torch.utils.flop_counter over one step; the ceiling is a bf16 (GPU) or fp32
 (CPU) matmul measured in the same run.
 
     # GPU, the real numbers (bf16 autocast through AmpOptimWrapper)
-    python tools/analysis_tools/benchmark_throughput.py --device cuda --batch 128 --bf16 --fused-adamw
+    python tools/analysis_tools/benchmark_throughput.py --device cuda \
+        --batch 128 --bf16 --fused-adamw
     # CPU smoke mode (tiny models, 32-64 px): checks the harness end to end
     python tools/analysis_tools/benchmark_throughput.py --smoke
 """
@@ -55,8 +56,8 @@ MODELS_CFG = {
         'symmim_vit-large-p16_64xb64-amp-coslr-600e_in1k.py'), {}),
     'mocov3_vit-b': ('mmpretrain::mocov3/'
                      'mocov3_vit-base-p16_16xb256-amp-coslr-300e_in1k.py', {}),
-    'mae_vit-b': ('mmpretrain::mae/mae_vit-base-p16_8xb512-amp-coslr-300e_in1k.py',
-                  {}),
+    'mae_vit-b': ('mmpretrain::mae/'
+                  'mae_vit-base-p16_8xb512-amp-coslr-300e_in1k.py', {}),
     'simmim_swin-b': ('mmpretrain::simmim/'
                       'simmim_swin-base-w6_8xb256-amp-coslr-100e_in1k-192px.py',
                       {}),

@@ -1,6 +1,7 @@
 """The four steps of tools/analysis_tools/gpu_check.py, one per process.
 
-    python tools/analysis_tools/gpu_check_steps.py a --part a.json [--device cpu --tiny]
+    python tools/analysis_tools/gpu_check_steps.py a --part a.json \
+        [--device cpu --tiny]
 
 Each step appends its rows to the ``--part`` JSON as they finish (a step cut
 by its time limit keeps what it measured): a) throughput of five ViT-B rows,

@@ -1,8 +1,10 @@
 """k-NN and linear-probe top-1 of a frozen encoder on a labelled data set.
 
-    .venv/bin/python tools/analysis_tools/knn_eval.py configs/symmim/symmim_vit-tiny-p4_1xb128-400i_fmnist.py \
+    .venv/bin/python tools/analysis_tools/knn_eval.py \
+        configs/symmim/symmim_vit-tiny-p4_1xb128-400i_fmnist.py \
         work_dirs/demo/iter_400.pth
-    .venv/bin/python tools/analysis_tools/knn_eval.py CONFIG --random-init   # the baseline
+    .venv/bin/python tools/analysis_tools/knn_eval.py CONFIG \
+        --random-init   # the baseline
 
 The model is built from CONFIG (any mmsymmim / mmpretrain self-supervised or
 classifier config whose model has ``extract_feat``), the checkpoint loaded

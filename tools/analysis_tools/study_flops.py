@@ -118,7 +118,8 @@ def main(argv=None):
                             if times else ''))
     print('|---' * (7 if times else 4) + '|')
     for row, f in flops.items():
-        line = f'| {row} | {f / 1e9:.2f} | {f / base:.2f} | {200 * base // f} |'
+        line = (f'| {row} | {f / 1e9:.2f} | {f / base:.2f} '
+                f'| {200 * base // f} |')
         if times:
             t = times[row]['s_per_iter']
             line += (f' {t:.3f} | {f / 1e9 / t:.1f} | '

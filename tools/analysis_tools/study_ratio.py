@@ -90,7 +90,8 @@ def points(results: dict, row: str, metric: str, read: str) -> list:
     out = []
     for r in RATIOS[row]:
         vals = [v for v in (value(x, metric, read)
-                            for x in runs_at(results, row, r)) if v is not None]
+                            for x in runs_at(results, row, r))
+                if v is not None]
         if vals:
             out.append((r, statistics.mean(vals), min(vals), max(vals),
                         len(vals)))
@@ -181,7 +182,8 @@ def figure(results: dict, path: str) -> None:
             if vals:
                 ax.axhline(statistics.mean(vals), color=('black', 'grey')[j],
                            ls=(':', '-.')[j], lw=1, label=f'{row} (untrained)')
-        ax.set_xlabel('mask ratio (1x FLOPs: fewer visible tokens, more steps)')
+        ax.set_xlabel(
+            'mask ratio (1x FLOPs: fewer visible tokens, more steps)')
         ax.set_title(title, fontsize=10)
         ax.grid(alpha=0.3)
     axes[0].set_ylabel('top-1 (%), Fashion-MNIST test')

@@ -7,7 +7,8 @@ make_fmnist_scenes.py) with the shipped downstream configs at tiny size
 (mmdet's CocoMetric) and mIoU (mmseg's IoUMetric) on the test scenes.
 Protocol and results: docs/transfer_study.md.
 
-    nice -n 10 .venv/bin/python tools/analysis_tools/transfer_study.py --streams 2
+    nice -n 10 .venv/bin/python tools/analysis_tools/transfer_study.py \
+        --streams 2
     .venv/bin/python tools/analysis_tools/transfer_study.py --stage plan
 
 Pretraining runs are the study's own (small_scale_study.py's rows, knobs

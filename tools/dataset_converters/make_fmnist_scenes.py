@@ -1,6 +1,7 @@
 """Compose a small dense-prediction benchmark from Fashion-MNIST garments.
 
-    python tools/dataset_converters/make_fmnist_scenes.py --out data/fmnist_scenes
+    python tools/dataset_converters/make_fmnist_scenes.py \
+        --out data/fmnist_scenes
 
 Each scene is a ``--size`` x ``--size`` (64) grey canvas with a faint
 background (smoothed noise plus a gradient or stripes) and 2-5 garments

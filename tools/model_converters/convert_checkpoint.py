@@ -2,17 +2,20 @@
 
     # timm: loads with timm.create_model(NAME, checkpoint_path=OUT) and no
     # missing keys (the classifier head is written as zeros: fine-tune it)
-    python tools/model_converters/convert_checkpoint.py work_dirs/symmim_vit-base-p16_16xb256-amp-coslr-600e_in1k/epoch_600.pth vit_b_timm.pth --to timm
+    W=work_dirs/symmim_vit-base-p16_16xb256-amp-coslr-600e_in1k
+    python tools/model_converters/convert_checkpoint.py $W/epoch_600.pth \
+        vit_b_timm.pth --to timm
     # mmdet / mmseg: 'backbone.*' keys, position embedding resized to the
     # downstream input, checked against the downstream config's backbone
-    python tools/model_converters/convert_checkpoint.py IN.pth OUT.pth --to mmdet --img-size 1024 \
+    python tools/model_converters/convert_checkpoint.py IN.pth OUT.pth \
+        --to mmdet --img-size 1024 \
         --config configs/symmim/benchmarks/mask-rcnn_vit-base-p16_simple-fpn_8xb8-amp-lsj-100e_coco.py
 
 The input is loaded with torch's safe loader (weights_only=True). Missing and
 unexpected keys are printed; a target weight the export would leave
 uninitialised is an error (exit status 1) and nothing is written. The output
 is written atomically.
-"""
+"""  # noqa: E501  (the --config path above)
 import argparse
 import math
 import re
@@ -123,7 +126,8 @@ def heads_from_meta(ckpt: dict):
 def target_keys_timm(args, out, patch, grid, num_heads):
     import timm
     dim = out['norm.weight'].shape[0]
-    depth = 1 + max(int(k.split('.')[1]) for k in out if k.startswith('blocks.'))
+    depth = 1 + max(int(k.split('.')[1]) for k in out
+                    if k.startswith('blocks.'))
     img = grid * patch
     kwargs = dict(img_size=img, patch_size=patch, embed_dim=dim, depth=depth,
                   mlp_ratio=out['blocks.0.mlp.fc1.weight'].shape[0] / dim)
@@ -202,7 +206,8 @@ def main(argv=None) -> int:
         print('error: the export would leave target weights uninitialised; '
               'nothing written', file=sys.stderr)
         return 1
-    # atomic: mmsymmim.engine.checkpoint_safety makes mmengine's local writes write-and-rename
+    # atomic: mmsymmim.engine.checkpoint_safety makes mmengine's local writes
+    # write-and-rename
     save_checkpoint(out if args.to == 'timm' else dict(state_dict=out),
                     args.dst)
     print(f'wrote {len(out)} tensors to {args.dst}')
