@@ -7,7 +7,8 @@
 _base_ = 'mmpretrain::_base_/default_runtime.py'
 custom_imports = dict(imports=['mmsymmim'], allow_failed_imports=False)
 
-data_root = '/usr/share/datasets/fashion-mnist'  # Debian: dataset-fashion-mnist
+# Debian's dataset-fashion-mnist package
+data_root = '/usr/share/datasets/fashion-mnist'
 img_size = 32
 batch_size = 128
 
@@ -19,7 +20,8 @@ data_preprocessor = dict(
 
 # one augmented view; demos wrap it in MultiView
 view_pipeline = [
-    dict(type='RandomResizedCrop', scale=img_size, crop_ratio_range=(0.35, 1.)),
+    dict(type='RandomResizedCrop', scale=img_size,
+         crop_ratio_range=(0.35, 1.)),
     dict(type='RandomFlip', prob=0.5),
 ]
 train_dataloader = dict(

@@ -12,7 +12,8 @@ custom_imports = dict(imports=['mmsymmim'], allow_failed_imports=False)
 model = dict(
     type='MixMaskBYOL',
     mix_loss_weight=1.0,
-    head=dict(type='WeightedLatentPredictHead'),  # the parent's head + per-sample weights
+    # the parent's head + per-sample weights
+    head=dict(type='WeightedLatentPredictHead'),
     mixmask=dict(grid_size=8, mask_ratio=0.5, mask_type='block',
                  partner='reverse', per_sample=True))
 

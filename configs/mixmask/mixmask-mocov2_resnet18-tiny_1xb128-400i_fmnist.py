@@ -1,7 +1,8 @@
 # CPU demo: MixMask-MoCo v2 on the Fashion-MNIST train images (no labels), a
 # CIFAR-stem ResNet-18 with 16 base channels at 32 px, then the same weighted
 # k-NN report as the SymMIM demo (random init vs after training).
-#   .venv/bin/python tools/train.py configs/mixmask/mixmask-mocov2_resnet18-tiny_1xb128-400i_fmnist.py
+#   .venv/bin/python tools/train.py \
+#       configs/mixmask/mixmask-mocov2_resnet18-tiny_1xb128-400i_fmnist.py
 # The MoCo v2 recipe is the one the small-scale study's recipe search found
 # (docs/small_scale_study.md, --stage resnet-recipe: one knob at a time from
 # the former demo recipe, kept if MoCo v2's validation k-NN rose): BatchNorm

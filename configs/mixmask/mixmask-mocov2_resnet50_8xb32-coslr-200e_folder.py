@@ -5,7 +5,8 @@
 # decode is skipped with a warning naming it; a missing or empty folder stops
 # tools/train.py with one line, before the model is built. Epochs count
 # passes over your folder: set `train_cfg.max_epochs` to suit its size.
-#   bash tools/dist_train.sh configs/mixmask/mixmask-mocov2_resnet50_8xb32-coslr-200e_folder.py 8 \
+#   bash tools/dist_train.sh \
+#       configs/mixmask/mixmask-mocov2_resnet50_8xb32-coslr-200e_folder.py 8 \
 #       --cfg-options train_dataloader.dataset.data_root=/path/to/images
 _base_ = './mixmask-mocov2_resnet50_8xb32-coslr-200e_in1k.py'
 

@@ -14,7 +14,8 @@ custom_imports = dict(imports=['mmsymmim'], allow_failed_imports=False)
 model = dict(
     type='MixMaskMoCo',
     mix_loss_weight=1.0,
-    head=dict(type='WeightedContrastiveHead'),  # the parent's head + per-sample weights
+    # the parent's head + per-sample weights
+    head=dict(type='WeightedContrastiveHead'),
     mixmask=dict(
         grid_size=8,
         mask_ratio=0.5,

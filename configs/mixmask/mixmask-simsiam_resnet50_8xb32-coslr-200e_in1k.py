@@ -11,12 +11,14 @@ custom_imports = dict(imports=['mmsymmim'], allow_failed_imports=False)
 model = dict(
     type='MixMaskSimSiam',
     mix_loss_weight=1.0,
-    head=dict(type='WeightedLatentPredictHead'),  # the parent's head + per-sample weights
+    # the parent's head + per-sample weights
+    head=dict(type='WeightedLatentPredictHead'),
     mixmask=dict(grid_size=8, mask_ratio=0.5, mask_type='block',
                  partner='reverse', per_sample=True))
 
 default_hooks = dict(loss_guard=dict(type='LossGuardHook', action='raise'))
 
 # each process's random streams in every checkpoint, so that --resume (one
-# process or several) continues exactly as the uninterrupted run would
-custom_hooks = [*_base_.custom_hooks, dict(type='RNGStateHook')]  # SimSiamHook kept
+# process or several) continues exactly as the uninterrupted run would (the
+# parent's SimSiamHook kept)
+custom_hooks = [*_base_.custom_hooks, dict(type='RNGStateHook')]

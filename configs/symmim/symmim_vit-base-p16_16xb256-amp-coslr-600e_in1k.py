@@ -4,8 +4,9 @@
 # Batch 4096 = 16 GPUs x 256 (auto_scale_lr scales lr from 4096 if you change
 # it: --auto-scale-lr). AdamW lr 2.4e-3, weight decay 0.1, betas (0.9, 0.999),
 # 40 warm-up epochs then cosine, AMP: all inherited from mmpretrain's MoCo v3
-# ViT-B recipe (its 300 epochs doubled, see symmetric below), because the SymMIM paper does not publish its schedule and its
-# contrastive branch is MoCo v3's (projector 4096-256, predictor, tau = 0.2,
+# ViT-B recipe (its 300 epochs doubled, see symmetric below), because the
+# SymMIM paper does not publish its schedule and its contrastive branch is
+# MoCo v3's (projector 4096-256, predictor, tau = 0.2,
 # EMA momentum 0.99 -> 1 cosine). MoCo v3's head multiplies each InfoNCE term
 # by loss_weight = 2 * tau = 0.4, so with con_loss_weight=1.0 each term acts
 # with weight 0.4 against L_mim's 1.0. What SymMIM adds on top:
@@ -42,7 +43,9 @@
 #     the run (MoCo v3's 13 %). MoCo v3's symmetric recipe:
 #     --cfg-options model.symmetric=True train_cfg.max_epochs=300
 #     param_scheduler.1.end=300 param_scheduler.1.T_max=260
-# Single node: bash tools/dist_train.sh configs/symmim/symmim_vit-base-p16_16xb256-amp-coslr-600e_in1k.py 8
+# Single node:
+#   bash tools/dist_train.sh \
+#       configs/symmim/symmim_vit-base-p16_16xb256-amp-coslr-600e_in1k.py 8
 _base_ = [
     'mmpretrain::mocov3/mocov3_vit-base-p16_16xb256-amp-coslr-300e_in1k.py',
     '../_base_/inference_224px.py',  # test pipeline for the inferencers

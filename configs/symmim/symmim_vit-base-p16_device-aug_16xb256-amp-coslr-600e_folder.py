@@ -2,7 +2,8 @@
 # on the device: symmim_vit-base-p16_16xb256-amp-coslr-600e_folder.py (every
 # image under `data_root`, bad files skipped with a warning) with the worker
 # pipeline and ViewAugDataPreprocessor of the ImageNet *_device-aug_* config.
-#   bash tools/dist_train.sh configs/symmim/symmim_vit-base-p16_device-aug_16xb256-amp-coslr-600e_folder.py 8 \
+#   CONFIG=configs/symmim/symmim_vit-base-p16_device-aug_16xb256-amp-coslr-600e_folder.py  # noqa: E501
+#   bash tools/dist_train.sh $CONFIG 8 \
 #       --cfg-options train_dataloader.dataset.data_root=/path/to/images
 _base_ = './symmim_vit-base-p16_device-aug_16xb256-amp-coslr-600e_in1k.py'
 

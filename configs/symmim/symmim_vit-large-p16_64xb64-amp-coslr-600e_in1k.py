@@ -2,7 +2,8 @@
 # the schedule of the ViT-B config; the paper's 85.9 % top-1 model is a ViT-L;
 # its pretraining length is not published). Batch 4096 =
 # 64 GPUs x 64, as MoCo v3's ViT-L recipe; AdamW lr 2.4e-3, wd 0.1, AMP, and
-# that recipe's gradient clipping (max norm 5.0), which the ViT-B recipe has not.
+# that recipe's gradient clipping (max norm 5.0), which the ViT-B recipe has
+# not.
 _base_ = './symmim_vit-base-p16_16xb256-amp-coslr-600e_in1k.py'
 
 embed_dims = 1024

@@ -99,7 +99,8 @@ model = dict(
 
 optim_wrapper = dict(
     type='OptimWrapper',
-    optimizer=dict(type='AdamW', lr=1.5e-3, betas=(0.9, 0.95), weight_decay=0.05),
+    optimizer=dict(
+        type='AdamW', lr=1.5e-3, betas=(0.9, 0.95), weight_decay=0.05),
     paramwise_cfg=dict(
         norm_decay_mult=0.0,
         bias_decay_mult=0.0,

@@ -7,7 +7,8 @@
 # first 1,000 images in work_dir/vis/neighbours_iter_*.png every 100. No
 # labels, so no k-NN report.
 # Unreadable files are skipped with a warning naming them.
-#   .venv/bin/python tools/train.py configs/symmim/symmim_vit-tiny-p4_1xb128-400i_folder.py \
+#   .venv/bin/python tools/train.py \
+#       configs/symmim/symmim_vit-tiny-p4_1xb128-400i_folder.py \
 #       --cfg-options train_dataloader.dataset.data_root=/path/to/images
 _base_ = './symmim_vit-tiny-p4_1xb128-400i_fmnist.py'
 
@@ -31,5 +32,6 @@ custom_hooks = [
     dict(type='ReconstructionVisHook', interval=50),
     # nearest neighbours among your first 1,000 images, every 100 iterations
     dict(type='NeighboursVisHook', interval=100),
-    dict(type='RNGStateHook'),  # exact --resume (configs/_base_/fmnist_demo.py)
+    # exact --resume (configs/_base_/fmnist_demo.py)
+    dict(type='RNGStateHook'),
 ]

@@ -15,11 +15,13 @@
 #  * schedule: 800 iterations of batch 8, 80 warm-up, lr x0.1 at 67 % and
 #    89 % (the 1x schedule's epochs 8 and 11 of 12), SGD lr 0.02 as shipped
 #    (batch 16 there, 8 here: the short schedule keeps the peak).
-#   .venv/bin/python tools/train.py configs/mixmask/benchmarks/mask-rcnn_resnet18-tiny_fpn_1xb8-800i_fmnist-scenes.py \
-#       --cfg-options model.backbone.init_cfg.checkpoint=work_dirs/mixmask-mocov2_resnet18-tiny_1xb128-400i_fmnist/iter_400.pth
+#   CONFIG=configs/mixmask/benchmarks/mask-rcnn_resnet18-tiny_fpn_1xb8-800i_fmnist-scenes.py  # noqa: E501
+#   .venv/bin/python tools/train.py $CONFIG \
+#       --cfg-options model.backbone.init_cfg.checkpoint=work_dirs/mixmask-mocov2_resnet18-tiny_1xb128-400i_fmnist/iter_400.pth  # noqa: E501
 _base_ = './mask-rcnn_resnet50_fpn_8xb2-1x_coco.py'
 
-# the scenes: tools/dataset_converters/make_fmnist_scenes.py --out data/fmnist_scenes
+# the scenes:
+# tools/dataset_converters/make_fmnist_scenes.py --out data/fmnist_scenes
 data_root = 'data/fmnist_scenes/'
 image_size = (64, 64)
 max_iters = 800

@@ -6,11 +6,13 @@
 # 8 GPUs x 2, SGD lr 0.02). The checkpoint is this plugin's pretraining
 # output: its online encoder's ``backbone.*`` tensors load with
 # prefix='backbone.' into mmdet's ResNet (same parameter names), no surgery.
-#   bash tools/dist_train.sh configs/mixmask/benchmarks/mask-rcnn_resnet50_fpn_8xb2-1x_coco.py 8 \
-#       --cfg-options model.backbone.init_cfg.checkpoint=work_dirs/mixmask-mocov2_resnet50_8xb32-coslr-200e_in1k/epoch_200.pth
+#   CONFIG=configs/mixmask/benchmarks/mask-rcnn_resnet50_fpn_8xb2-1x_coco.py
+#   bash tools/dist_train.sh $CONFIG 8 \
+#       --cfg-options model.backbone.init_cfg.checkpoint=work_dirs/mixmask-mocov2_resnet50_8xb32-coslr-200e_in1k/epoch_200.pth  # noqa: E501
 _base_ = 'mmdet::selfsup_pretrain/mask-rcnn_r50-mocov2-pre_fpn_1x_coco.py'
 custom_imports = dict(
-    imports=['mmsymmim', 'mmsymmim.downstream.det'], allow_failed_imports=False)
+    imports=['mmsymmim', 'mmsymmim.downstream.det'],
+    allow_failed_imports=False)
 
 norm_cfg = dict(type='SyncBN', requires_grad=True)
 model = dict(

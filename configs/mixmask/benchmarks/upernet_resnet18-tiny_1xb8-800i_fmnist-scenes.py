@@ -14,11 +14,13 @@
 #    whole-image inference (the shipped R50 config's mode);
 #  * schedule: 800 iterations of batch 8 on one process, poly (power 0.9)
 #    as shipped, SGD lr 0.01 as shipped.
-#   .venv/bin/python tools/train.py configs/mixmask/benchmarks/upernet_resnet18-tiny_1xb8-800i_fmnist-scenes.py \
-#       --cfg-options model.backbone.init_cfg.checkpoint=work_dirs/mixmask-mocov2_resnet18-tiny_1xb128-400i_fmnist/iter_400.pth
+#   CONFIG=configs/mixmask/benchmarks/upernet_resnet18-tiny_1xb8-800i_fmnist-scenes.py  # noqa: E501
+#   .venv/bin/python tools/train.py $CONFIG \
+#       --cfg-options model.backbone.init_cfg.checkpoint=work_dirs/mixmask-mocov2_resnet18-tiny_1xb128-400i_fmnist/iter_400.pth  # noqa: E501
 _base_ = './upernet_resnet50_8xb2-160k_ade20k-512x512.py'
 
-# the scenes: tools/dataset_converters/make_fmnist_scenes.py --out data/fmnist_scenes
+# the scenes:
+# tools/dataset_converters/make_fmnist_scenes.py --out data/fmnist_scenes
 data_root = 'data/fmnist_scenes/'
 crop_size = (64, 64)
 max_iters = 800

@@ -7,11 +7,13 @@
 # self-supervised transfer protocol. UperNet rather than mmselfsup's FCN:
 # the same decoder as the ViT's ADE20K config (UperNet), so a MixMask and a
 # SymMIM checkpoint differ only in the encoder.
-#   bash tools/dist_train.sh configs/mixmask/benchmarks/upernet_resnet50_8xb2-160k_ade20k-512x512.py 8 \
-#       --cfg-options model.backbone.init_cfg.checkpoint=work_dirs/mixmask-mocov2_resnet50_8xb32-coslr-200e_in1k/epoch_200.pth
+#   CONFIG=configs/mixmask/benchmarks/upernet_resnet50_8xb2-160k_ade20k-512x512.py  # noqa: E501
+#   bash tools/dist_train.sh $CONFIG 8 \
+#       --cfg-options model.backbone.init_cfg.checkpoint=work_dirs/mixmask-mocov2_resnet50_8xb32-coslr-200e_in1k/epoch_200.pth  # noqa: E501
 _base_ = 'mmseg::upernet/upernet_r50_4xb4-160k_ade20k-512x512.py'
 custom_imports = dict(
-    imports=['mmsymmim', 'mmsymmim.downstream.seg'], allow_failed_imports=False)
+    imports=['mmsymmim', 'mmsymmim.downstream.seg'],
+    allow_failed_imports=False)
 
 model = dict(
     pretrained=None,

@@ -11,12 +11,15 @@
 #  * heads: ViTDet's, normalised: a 2-conv RPN head, a 4-conv + 1-fc box head
 #    and the 4-conv mask head, LayerNorm after every conv (mmdet's plain
 #    heads, unnormalised, leave the RoI classifier at the background share
-#    of its samples for the whole of a short fine-tune: docs/transfer_study.md).
-#   bash tools/dist_train.sh configs/symmim/benchmarks/mask-rcnn_vit-base-p16_simple-fpn_8xb8-amp-lsj-100e_coco.py 8 \
-#       --cfg-options model.backbone.init_cfg.checkpoint=work_dirs/symmim_vit-base-p16_16xb256-amp-coslr-600e_in1k/epoch_600.pth
+#    of its samples for the whole of a short fine-tune:
+#    docs/transfer_study.md).
+#   CONFIG=configs/symmim/benchmarks/mask-rcnn_vit-base-p16_simple-fpn_8xb8-amp-lsj-100e_coco.py  # noqa: E501
+#   bash tools/dist_train.sh $CONFIG 8 \
+#       --cfg-options model.backbone.init_cfg.checkpoint=work_dirs/symmim_vit-base-p16_16xb256-amp-coslr-600e_in1k/epoch_600.pth  # noqa: E501
 _base_ = 'mmdet::mask_rcnn/mask-rcnn_r50_fpn_8xb8-amp-lsj-200e_coco.py'
 custom_imports = dict(
-    imports=['mmsymmim', 'mmsymmim.downstream.det'], allow_failed_imports=False)
+    imports=['mmsymmim', 'mmsymmim.downstream.det'],
+    allow_failed_imports=False)
 
 image_size = (1024, 1024)
 model = dict(
@@ -32,7 +35,9 @@ model = dict(
         final_norm=False,
         init_cfg=dict(
             type='Pretrained',
-            checkpoint='work_dirs/symmim_vit-base-p16_16xb256-amp-coslr-600e_in1k/epoch_600.pth', prefix='backbone.')),
+            checkpoint='work_dirs/symmim_vit-base-p16_16xb256-amp-coslr-600e_'
+            'in1k/epoch_600.pth',
+            prefix='backbone.')),
     neck=dict(
         _delete_=True,
         type='SimpleFeaturePyramid',

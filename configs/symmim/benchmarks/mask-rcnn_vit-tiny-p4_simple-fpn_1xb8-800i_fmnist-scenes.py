@@ -11,18 +11,20 @@
 #    normalised heads at 64 channels with a 2-conv mask head, 64 sampled
 #    RoIs an image;
 #  * data: the scenes (64x64, 2-5 garments; make_fmnist_scenes.py), pixel
-#    statistics of the pretraining (grey, mean 72.9, std 90), large-scale jitter at
-#    64 px with a 0.8-1.25 range (the 0.1-2.0 of 1024-px COCO shrinks a
-#    16-px garment to 2 px); test on the test scenes;
+#    statistics of the pretraining (grey, mean 72.9, std 90), large-scale
+#    jitter at 64 px with a 0.8-1.25 range (the 0.1-2.0 of 1024-px COCO
+#    shrinks a 16-px garment to 2 px); test on the test scenes;
 #  * schedule: 800 iterations of batch 8 on one process, 80 warm-up, lr
 #    x0.1 at 88 % and 96 % (ViTDet's points), no AMP (CPU); AdamW lr
 #    scaled to the short schedule (4e-4; the recipe's 1e-4 is for batch
 #    64 and 100 epochs), weight decay 0.1 and layer decay 0.7 as shipped.
-#   .venv/bin/python tools/train.py configs/symmim/benchmarks/mask-rcnn_vit-tiny-p4_simple-fpn_1xb8-800i_fmnist-scenes.py \
-#       --cfg-options model.backbone.init_cfg.checkpoint=work_dirs/demo/iter_400.pth
+#   CONFIG=configs/symmim/benchmarks/mask-rcnn_vit-tiny-p4_simple-fpn_1xb8-800i_fmnist-scenes.py  # noqa: E501
+#   .venv/bin/python tools/train.py $CONFIG \
+#       --cfg-options model.backbone.init_cfg.checkpoint=work_dirs/demo/iter_400.pth  # noqa: E501
 _base_ = './mask-rcnn_vit-base-p16_simple-fpn_8xb8-amp-lsj-100e_coco.py'
 
-# the scenes: tools/dataset_converters/make_fmnist_scenes.py --out data/fmnist_scenes
+# the scenes:
+# tools/dataset_converters/make_fmnist_scenes.py --out data/fmnist_scenes
 data_root = 'data/fmnist_scenes/'
 image_size = (64, 64)
 max_iters = 800

@@ -6,11 +6,13 @@
 # The backbone is mmpretrain's VisionTransformer, whose parameter names are
 # SymMIM's, so the checkpoint loads with prefix='backbone.' and no surgery
 # (the position embedding is resized 14x14 -> 32x32 bicubically on load).
-#   python tools/train.py configs/symmim/benchmarks/upernet_vit-base-p16_8xb2-amp-160k_ade20k-512x512.py \
-#       --cfg-options model.backbone.init_cfg.checkpoint=work_dirs/symmim_vit-base-p16_16xb256-amp-coslr-600e_in1k/epoch_600.pth
+#   CONFIG=configs/symmim/benchmarks/upernet_vit-base-p16_8xb2-amp-160k_ade20k-512x512.py  # noqa: E501
+#   python tools/train.py $CONFIG \
+#       --cfg-options model.backbone.init_cfg.checkpoint=work_dirs/symmim_vit-base-p16_16xb256-amp-coslr-600e_in1k/epoch_600.pth  # noqa: E501
 _base_ = 'mmseg::mae/mae-base_upernet_8xb2-amp-160k_ade20k-512x512.py'
 custom_imports = dict(
-    imports=['mmsymmim', 'mmsymmim.downstream.seg'], allow_failed_imports=False)
+    imports=['mmsymmim', 'mmsymmim.downstream.seg'],
+    allow_failed_imports=False)
 
 model = dict(
     pretrained=None,

@@ -18,11 +18,13 @@
 #    poly, no AMP (CPU); AdamW lr scaled to the short schedule (4e-4; the
 #    recipe's 1e-4 is for batch 16 and 160k iterations), weight decay 0.05
 #    and layer decay 0.65 as shipped.
-#   .venv/bin/python tools/train.py configs/symmim/benchmarks/upernet_vit-tiny-p4_1xb8-800i_fmnist-scenes.py \
-#       --cfg-options model.backbone.init_cfg.checkpoint=work_dirs/demo/iter_400.pth
+#   CONFIG=configs/symmim/benchmarks/upernet_vit-tiny-p4_1xb8-800i_fmnist-scenes.py  # noqa: E501
+#   .venv/bin/python tools/train.py $CONFIG \
+#       --cfg-options model.backbone.init_cfg.checkpoint=work_dirs/demo/iter_400.pth  # noqa: E501
 _base_ = './upernet_vit-base-p16_8xb2-amp-160k_ade20k-512x512.py'
 
-# the scenes: tools/dataset_converters/make_fmnist_scenes.py --out data/fmnist_scenes
+# the scenes:
+# tools/dataset_converters/make_fmnist_scenes.py --out data/fmnist_scenes
 data_root = 'data/fmnist_scenes/'
 crop_size = (64, 64)
 max_iters = 800
