@@ -232,7 +232,7 @@ def sweep_run(path: str, data: dict, work_dir: str, world: int = 1,
     return config, opts
 
 
-# --- the tiny data sets --------------------------------------------------------
+# --- the tiny data sets -----------------------------------------------------
 SIZES = [(40, 32), (64, 64), (96, 72), (50, 70)]  # (w, h), a few of each
 
 
@@ -291,7 +291,7 @@ def _write_text(path: str, rows) -> None:
         f.write('\n'.join(rows) + '\n')
 
 
-# --- what a run is checked on ---------------------------------------------------
+# --- what a run is checked on -----------------------------------------------
 @contextmanager
 def watch_ema(record: list):
     """Append, for every update of an EMA encoder (mmengine's

@@ -235,7 +235,8 @@ def test_every_shipped_config_passes_the_optim_checks():
      "config: `optim_wrapper.optimizer.lr` must be a number > 0, got 'fast'"),
     ('optim_wrapper.optimizer.betas=(0.9,2)',
      '`optim_wrapper.optimizer.betas` must be two numbers in [0, 1)'),
-    ('param_scheduler.0.end=-1', '`param_scheduler.0.end` must be an int >= 1'),
+    ('param_scheduler.0.end=-1',
+     '`param_scheduler.0.end` must be an int >= 1'),
     ('train_cfg.max_iters=-3', '`train_cfg.max_iters` must be an int >= 1'),
 ])
 def test_train_refuses_bad_optim_option_before_the_first_step(

@@ -57,7 +57,8 @@ def test_every_variant_found():
                    for n in names), arch
     assert any('vit-base-p16_device-aug' in n and n.endswith('_folder.py')
                for n in names)
-    assert sum(n.startswith('mixmask-mocov2_resnet50_device-aug') for n in names) == 2
+    assert sum(n.startswith('mixmask-mocov2_resnet50_device-aug')
+               for n in names) == 2
 
 
 @pytest.mark.parametrize('path', DEVICE_AUG,

@@ -4,7 +4,8 @@ setup.sh builds mmcv's ops from source with its own recipe (C++20, no debug
 info, the thin wrappers in one translation unit). These tests hold that build
 to independent implementations: torchvision's RoIAlign and NMS.
 """
-import mmcv.ops as mmcv_ops  # each op module checks at import that `_ext` has its functions
+# each op module checks at import that `_ext` has its functions
+import mmcv.ops as mmcv_ops
 import pytest
 import torch
 import torchvision

@@ -14,8 +14,10 @@ def test_adjust_hue_negative_factor_wraps(backend):
     if backend == 'cv2':  # hue moved by int(-0.1 * 255) = -25 (mod 256)
         h0 = cv2.cvtColor(img, cv2.COLOR_BGR2HSV_FULL)[..., 0].astype(int)
         expected = cv2.cvtColor(
-            cv2.merge([((h0 - 25) % 256).astype(np.uint8),
-                       *cv2.split(cv2.cvtColor(img, cv2.COLOR_BGR2HSV_FULL))[1:]]),
+            cv2.merge([
+                ((h0 - 25) % 256).astype(np.uint8),
+                *cv2.split(cv2.cvtColor(img, cv2.COLOR_BGR2HSV_FULL))[1:]
+            ]),
             cv2.COLOR_HSV2BGR_FULL)
         np.testing.assert_array_equal(out, expected)
 

@@ -27,10 +27,11 @@ MASK_RCNN = osp.join(
 UPERNET = osp.join(
     REPO, 'configs/symmim/benchmarks/'
     'upernet_vit-base-p16_8xb2-amp-160k_ade20k-512x512.py')
-FINETUNE = osp.join(REPO,
-                    'configs/symmim/benchmarks/vit-base-p16_8xb128-coslr-100e_in1k.py')
+FINETUNE = osp.join(
+    REPO, 'configs/symmim/benchmarks/vit-base-p16_8xb128-coslr-100e_in1k.py')
 LINEAR = osp.join(
-    REPO, 'configs/symmim/benchmarks/vit-base-p16_8xb128-linear-coslr-90e_in1k.py')
+    REPO, 'configs/symmim/benchmarks/'
+    'vit-base-p16_8xb128-linear-coslr-90e_in1k.py')
 
 
 def run(args, cwd=REPO):

@@ -83,7 +83,7 @@ def test_full_disk_names_the_file_and_size(tmp_path, monkeypatch):
     assert path.read_bytes() == b'previous'
 
 
-# --- relocatable work dirs: what --resume (no file) resumes from --------------
+# --- relocatable work dirs: what --resume (no file) resumes from -------------
 def logged_resume(work_dir, tmp_path):
     """find_latest_checkpoint(work_dir) as the Runner calls it (its logger
     current); returns what it gave and what it logged."""

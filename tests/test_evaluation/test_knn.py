@@ -13,7 +13,8 @@ def test_hand_computed_vote():
     # k=1: nearest is bank[1] -> class 0
     assert knn_predict(bank, labels, q, 2, k=1).tolist() == [0]
     # k=3, T=1: class 0 gets e^0.7071 + e^0.9899 > class 1's e^0.7071
-    assert knn_predict(bank, labels, q, 2, k=3, temperature=1.0).tolist() == [0]
+    assert knn_predict(bank, labels, q, 2, k=3,
+                       temperature=1.0).tolist() == [0]
 
 
 def test_weights_beat_counts():
@@ -22,9 +23,11 @@ def test_weights_beat_counts():
     labels = torch.tensor([1, 0, 0])
     q = torch.tensor([[1.0, 0.1]])  # cos: 0.995 (c1), 0.0995, -0.0995 (c0)
     # T = 1: e^.995 = 2.70 vs e^.0995 + e^-.0995 = 2.01 -> class 1
-    assert knn_predict(bank, labels, q, 2, k=3, temperature=1.0).tolist() == [1]
+    assert knn_predict(bank, labels, q, 2, k=3,
+                       temperature=1.0).tolist() == [1]
     # T = 100 (votes ~ counts): 1.0100 vs 2.0000 -> class 0
-    assert knn_predict(bank, labels, q, 2, k=3, temperature=100.).tolist() == [0]
+    assert knn_predict(bank, labels, q, 2, k=3,
+                       temperature=100.).tolist() == [0]
 
 
 def test_chunks_and_k_clip():

@@ -29,7 +29,8 @@ OPTIONS = ['custom_hooks=[]', f'train_dataloader.dataset.indices={16 * ITERS}']
 # groups of 8 images (8 groups of the harness's batch of 16 would normalise
 # over 2 images each); the queue as the harness sets it
 MIXMASK_TINY = {'model.queue_len': 64, 'model.backbone.base_channels': 8,
-                'model.backbone.stem_channels': 8, 'model.neck.in_channels': 64,
+                'model.backbone.stem_channels': 8,
+                'model.neck.in_channels': 64,
                 'model.backbone.norm_cfg.num_splits': 2}
 
 

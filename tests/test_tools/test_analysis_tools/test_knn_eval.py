@@ -63,7 +63,8 @@ def test_tool_needs_checkpoint_or_random(tmp_path):
 
 def test_config_without_knn_hook_names_the_fix():
     proc = run_tool(TOOL, osp.join(
-        REPO, 'configs/symmim/symmim_vit-base-p16_16xb256-amp-coslr-600e_in1k.py'),
+        REPO,
+        'configs/symmim/symmim_vit-base-p16_16xb256-amp-coslr-600e_in1k.py'),
         '--random-init')
     assert proc.returncode != 0
     assert 'has no KNNEvalHook' in proc.stderr

@@ -19,9 +19,9 @@ import study_stages as st  # noqa: E402
 VIT_ROWS = [r for r, s in sr.ROWS.items() if s.family == 'vit']
 
 
-def tiny_symmim(B=8, C=32, layers=2, F=64, D=16, H=64, O=16):
+def tiny_symmim(B=8, C=32, layers=2, F=64, D=16, H=64, P=16):
     """The default SymMIM row shrunk: batch B, width C, MLP F, decoder
-    width D (1 block), projector / predictor hidden H, output O."""
+    width D (1 block), projector / predictor hidden H, output P."""
     cfg = sr.row_config('symmim-visible')
     cfg.train_dataloader.update(batch_size=B, num_workers=0,
                                 persistent_workers=False)
@@ -29,13 +29,13 @@ def tiny_symmim(B=8, C=32, layers=2, F=64, D=16, H=64, O=16):
     m = cfg.model
     m.backbone.arch = dict(embed_dims=C, num_layers=layers, num_heads=2,
                            feedforward_channels=F)
-    m.neck.update(in_channels=C, hid_channels=H, out_channels=O)
-    m.head.predictor.update(in_channels=O, hid_channels=H, out_channels=O)
+    m.neck.update(in_channels=C, hid_channels=H, out_channels=P)
+    m.head.predictor.update(in_channels=P, hid_channels=H, out_channels=P)
     m.mim_neck.update(embed_dim=C, decoder_embed_dim=D, decoder_num_heads=2)
     return cfg
 
 
-def hand_count(B=8, C=32, layers=2, F=64, D=16, H=64, O=16, w_con=True):
+def hand_count(B=8, C=32, layers=2, F=64, D=16, H=64, P=16, w_con=True):
     """FLOPs (2 per multiply-add) of the matrix products of one SymMIM step
     (visible tokens, 32 px, patch 4: 64 patches, 32 visible on both boards;
     symmetric: 2B images through the online and the EMA encoder)."""
@@ -47,13 +47,13 @@ def hand_count(B=8, C=32, layers=2, F=64, D=16, H=64, O=16, w_con=True):
 
     enc = blocks(33, C, F, layers)
     dec = 2 * 33 * C * D + blocks(65, D, 4 * D, 1) + 2 * 65 * D * 48
-    proj = 2 * (C * H + H * H + H * O)
-    pred = 2 * (O * H + H * O)
+    proj = 2 * (C * H + H * H + H * P)
+    pred = 2 * (P * H + H * P)
     if not w_con:
         return 2 * B * (3 * (enc + dec) + 2 * patch)
     online = enc + dec + proj + pred
     per_image = 3 * online + 2 * patch + (patch + enc + proj)  # + EMA fwd
-    logits = 2 * (2 * B * B * O) * 2  # two q.k^T, forward + grad of q
+    logits = 2 * (2 * B * B * P) * 2  # two q.k^T, forward + grad of q
     return 2 * B * per_image + logits
 
 
@@ -216,7 +216,8 @@ def test_rows_share_model_data_and_optimiser():
     for r in (moco, mixmask):
         assert r.optim_wrapper.optimizer.lr == pytest.approx(0.06)
         assert (r.model.queue_len, r.model.momentum, r.model.head.temperature,
-                r.model.backbone.norm_cfg) == (4096, 0.01, 0.2, dict(type='BN'))
+                r.model.backbone.norm_cfg) == (4096, 0.01, 0.2,
+                                               dict(type='BN'))
     c = sr.row_config('symmim-visible', dict(lr=2., w_con=0.5,
                                              norm_target=True))
     assert c.optim_wrapper.optimizer.lr == pytest.approx(3e-3)

@@ -44,7 +44,8 @@ def test_tool_on_a_trained_checkpoint(tiny_symmim_ckpt, tmp_path):
     """Both encoder_input paths (the fixture trains one of each)."""
     state = torch.load(tiny_symmim_ckpt, map_location='cpu',
                        weights_only=True)['state_dict']
-    config = (MASK_TOKEN_DEMO if 'backbone.mask_token' in state else SYMMIM_DEMO)
+    config = (MASK_TOKEN_DEMO if 'backbone.mask_token' in state else
+              SYMMIM_DEMO)
     out = tmp_path / 'recon.png'
     proc = run_tool(TOOL, config, tiny_symmim_ckpt, '--out', out, '--num', '3',
                     '--cfg-options', *tiny_options(config, arch=tiny_arch(4)))
