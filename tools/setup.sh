@@ -25,6 +25,7 @@ MMDET=3.3.0
 MMSEG=1.2.2
 TIMM=1.0.31
 KORNIA=0.9.0        # DeviceViewAugment (the *_device-aug_* configs); pulls kornia-rs
+RUFF=0.17.6         # the linter (tests/test_lint.py); .pre-commit-config.yaml's rev too
 
 log() { echo "[setup $(date +%H:%M:%S)] $*"; }
 
@@ -91,9 +92,11 @@ fi
 # 4. The rest of the stack. mmseg 1.2.2 imports ftfy and regex without declaring them.
 #    pytest-xdist: README command 2 runs the suite on 2 workers (`-n 2`).
 #    scikit-learn: t-SNE for the embedding map of tools/visualization/visualize_neighbours.py.
+#    ruff: the linter the suite runs (tests/test_lint.py; settings in pyproject.toml).
 "${PIP[@]}" -q "mmcv==$MMCV" "mmengine==$MMENGINE" "mmpretrain==$MMPRETRAIN" "mmdet==$MMDET" \
   "mmsegmentation==$MMSEG" "timm==$TIMM" "kornia==$KORNIA" ftfy regex pytest pytest-xdist \
-  tensorboard click colorama model-index pandas requests rich tabulate scikit-learn
+  tensorboard click colorama model-index pandas requests rich tabulate scikit-learn \
+  "ruff==$RUFF"
 # openmim (`mim train mmsymmim ...`) without its dependency opendatalab: that pulls
 # openxlab, which pins setuptools~=60.2 (torch needs >=77), requests, rich, tqdm and
 # packaging back; `mim train` never imports them (`pip check` will name the gap).
