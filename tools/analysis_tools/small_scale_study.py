@@ -48,8 +48,8 @@ import sys
 import mmengine
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-import study_rows as sr  # noqa: E402
-import study_stages as st  # noqa: E402
+import study_rows as sr
+import study_stages as st
 
 OUT = osp.join(sr.REPO, 'docs/small_scale_study_flops.json')
 STAGES = ('all', 'tune', 'diagnose', 'seeds', 'resnet-recipe', 'curves',
@@ -138,7 +138,7 @@ def spawn(job: dict, args) -> dict:
     cmd = [sys.executable, osp.abspath(__file__), '--job', json.dumps(job),
            '--job-out', path, '--work-dir', args.work_dir, '--results',
            args.results, *job_flags(args)]
-    niced = (lambda: os.setpriority(  # noqa: E731
+    niced = (lambda: os.setpriority(
         os.PRIO_PROCESS, 0, max(args.nice, os.getpriority(os.PRIO_PROCESS, 0)))
     ) if args.streams > 1 else None
     proc = subprocess.run(cmd, cwd=sr.REPO, capture_output=True, text=True,

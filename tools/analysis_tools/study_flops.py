@@ -22,7 +22,7 @@ import time
 import torch
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-import study_rows as sr  # noqa: E402
+import study_rows as sr
 
 
 def one_batch(cfg):

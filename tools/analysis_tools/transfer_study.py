@@ -29,8 +29,8 @@ import sys
 import mmengine
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-import study_rows as sr  # noqa: E402
-import transfer_stages as ts  # noqa: E402
+import study_rows as sr
+import transfer_stages as ts
 
 STUDY = osp.join(sr.REPO, 'docs/small_scale_study_flops.json')
 OUT = osp.join(sr.REPO, 'docs/transfer_study.json')
@@ -95,7 +95,7 @@ def spawn(job: dict, args) -> dict:
            '--results', args.results, f'--threads={args.threads}',
            f'--budget={args.budget}', f'--iters={args.iters}'] + (
                ['--smoke'] if args.smoke else [])
-    niced = (lambda: os.setpriority(  # noqa: E731
+    niced = (lambda: os.setpriority(
         os.PRIO_PROCESS, 0, max(args.nice, os.getpriority(os.PRIO_PROCESS, 0)))
     ) if args.streams > 1 else None
     proc = subprocess.run(cmd, cwd=sr.REPO, capture_output=True, text=True,

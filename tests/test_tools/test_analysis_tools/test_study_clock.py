@@ -12,7 +12,7 @@ import time
 from ...harness import REPO
 
 sys.path.insert(0, osp.join(REPO, 'tools/analysis_tools'))
-import study_clock as clk  # noqa: E402
+import study_clock as clk
 
 
 def test_clock_counts_live_loader_workers_and_says_where_it_began():

@@ -13,8 +13,8 @@ import pytest
 from ...harness import REPO
 
 sys.path.insert(0, osp.join(REPO, 'tools/analysis_tools'))
-import study_ratio as sra  # noqa: E402
-import study_rows as sr  # noqa: E402
+import study_ratio as sra
+import study_rows as sr
 
 RESULTS = osp.join(REPO, 'docs/small_scale_study_flops.json')
 

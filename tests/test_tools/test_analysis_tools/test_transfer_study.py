@@ -13,9 +13,9 @@ from mmengine.config import Config
 from ...harness import REPO
 
 sys.path.insert(0, osp.join(REPO, 'tools/analysis_tools'))
-import transfer_stages as ts  # noqa: E402
-import transfer_study  # noqa: E402
-from transfer_finetune import fit_schedule  # noqa: E402
+import transfer_stages as ts
+import transfer_study
+from transfer_finetune import fit_schedule
 
 STUDY = osp.join(REPO, 'docs/small_scale_study_flops.json')
 
