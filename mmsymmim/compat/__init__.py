@@ -10,4 +10,4 @@ wrong-architecture guard) is a feature: ``mmsymmim/engine/checkpoint_safety``.
 * ``cpu_distributed``: torchrun / DDP / SyncBN on CPU with gloo.
 * ``collate_scope``: ``collate_fn`` of configs with an ``mmpretrain::`` base.
 """
-from . import collate_scope, cpu_distributed, mmcv_hue, resume_state  # noqa
+from . import collate_scope, cpu_distributed, mmcv_hue, resume_state  # noqa: F401
