@@ -3,10 +3,9 @@
 the images have classes.
 
 Large collections: the map is fitted on ``sample`` images drawn at random
-(seeded) and every other image is placed at the median map position (per
-axis) of its ``PLACE_K`` most similar sampled images (cosine, one matrix
-product per chunk of images), so beyond the sample the map costs only
-that search.
+(seeded) and every other image is placed among its ``PLACE_K`` most similar
+sampled images (cosine, one matrix product per chunk of images; see
+:func:`place`), so beyond the sample the map costs only that search.
 """
 from typing import Callable, List, Optional
 
@@ -70,9 +69,10 @@ def place(feats: np.ndarray, rows: np.ndarray, coords: np.ndarray,
           k: int = PLACE_K) -> np.ndarray:
     """``(N, 2)`` map of all ``(N, C)`` normalised ``feats`` from the
     ``(S, 2)`` ``coords`` of the sampled ``rows``: those keep their
-    coordinates, each other image the per-axis median of its ``k`` most
-    similar sampled images' coordinates (the median, unlike the mean, does
-    not put an image whose neighbours span two clusters between them)."""
+    coordinates; each other image gets the mean position of the majority of
+    its ``k`` most similar sampled images, the ``(k + 1) // 2`` closest to
+    their medoid (so one whose neighbours span two clusters lands in the
+    cluster of most of them, not between)."""
     import torch
 
     from .neighbours import nearest
@@ -84,7 +84,12 @@ def place(feats: np.ndarray, rows: np.ndarray, coords: np.ndarray,
         f = torch.from_numpy(np.ascontiguousarray(feats, np.float32))
         _, index = nearest(f[torch.from_numpy(rows)],
                            f[torch.from_numpy(rest)], k, chunk=4096)
-        out[rest] = np.median(coords[index.numpy()], axis=1)
+        pos = coords[index.numpy()]  # (R, k, 2)
+        dist = np.linalg.norm(pos[:, :, None] - pos[:, None], axis=3)
+        centre = dist.sum(2).argmin(1)  # (R,) the medoid
+        near = np.argsort(dist[np.arange(len(pos)), centre], axis=1)
+        keep = near[:, :(pos.shape[1] + 1) // 2, None]  # (R, k', 1)
+        out[rest] = np.take_along_axis(pos, keep, axis=1).mean(axis=1)
     return out
 
 

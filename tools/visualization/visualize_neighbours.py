@@ -17,8 +17,8 @@ neighbours are framed green (the query's class) or red, and the label
 precision of the k nearest neighbours over the whole folder is printed.
 ``--map`` draws a 2-D map (t-SNE, or UMAP with umap-learn installed) of the
 folder's features, coloured by class sub-folder: fitted on ``--map-sample``
-images drawn at random (5,000; 0: all), every other image placed at the
-median position of its 5 most similar sampled images. ``--workers``
+images drawn at random (5,000; 0: all), every other image placed among its
+5 most similar sampled images. ``--workers``
 processes load the images and, on the CPU, run the model on them, one thread
 each (the same features as without).
 """
