@@ -30,18 +30,18 @@ import os
 # 58 s, the same map (2026-12-04).
 os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
 
-import argparse  # noqa: E402
-import json  # noqa: E402
-import os.path as osp  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-import warnings  # noqa: E402
+import argparse
+import json
+import os.path as osp
+import sys
+import time
+import warnings
 
-import cv2  # noqa: E402
-import mmcv  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from mmengine.config import Config, DictAction  # noqa: E402
+import cv2
+import mmcv
+import numpy as np
+import torch
+from mmengine.config import Config, DictAction
 
 
 def default_workers() -> int:
