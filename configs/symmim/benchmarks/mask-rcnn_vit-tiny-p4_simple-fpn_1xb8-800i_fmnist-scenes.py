@@ -8,11 +8,11 @@
 #    16x16 map is cheap to attend whole; windows of the pretraining's 8x8
 #    grid scrambled the random-init features: a linear probe on RoI-pooled
 #    GT boxes fell from 41 % after the patch embedding to 16 % after one
-#    windowed block, against 50 % after a global one); the simple pyramid from the stride-4 map at scales
-#    x1, x0.5 plus P6 (strides 4 / 8 / 16: the RPN anchors and RoI
-#    extractors follow), 64 channels, anchors of 16-64 px, ViTDet's
-#    normalised heads at 64 channels with a 2-conv mask head, 64 sampled
-#    RoIs an image;
+#    windowed block, against 50 % after a global one); the simple pyramid
+#    from the stride-4 map at scales x1, x0.5 plus P6 (strides 4 / 8 / 16:
+#    the RPN anchors and RoI extractors follow), 64 channels, anchors of
+#    16-64 px, ViTDet's normalised heads at 64 channels with a 2-conv mask
+#    head, 64 sampled RoIs an image;
 #  * data: the scenes (64x64, 2-5 garments; make_fmnist_scenes.py), pixel
 #    statistics of the pretraining (grey, mean 72.9, std 90), large-scale
 #    jitter at 64 px with a 0.8-1.25 range (the 0.1-2.0 of 1024-px COCO
