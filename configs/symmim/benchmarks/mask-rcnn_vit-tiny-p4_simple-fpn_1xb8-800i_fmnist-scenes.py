@@ -4,11 +4,8 @@
 # transfer_study.py) runs it on 2 CPU cores. What changes, and only that:
 #  * size: ViT width 128, depth 4, 4 heads, patch 4 (the demo's), 64 px
 #    input (16x16 tokens; the 32-px pretraining position embedding is
-#    resized 8x8 -> 16x16 on load), global attention in all 4 blocks (the
-#    16x16 map is cheap to attend whole; windows of the pretraining's 8x8
-#    grid scrambled the random-init features: a linear probe on RoI-pooled
-#    GT boxes fell from 41 % after the patch embedding to 16 % after one
-#    windowed block, against 50 % after a global one); the simple pyramid
+#    resized 8x8 -> 16x16 on load), 8x8-token windows (the pretraining's
+#    grid) with global attention in blocks 2 and 4; the simple pyramid
 #    from the stride-4 map at scales x1, x0.5 plus P6 (strides 4 / 8 / 16:
 #    the RPN anchors and RoI extractors follow), 64 channels, anchors of
 #    16-64 px, ViTDet's normalised heads at 64 channels with a 2-conv mask
@@ -47,8 +44,8 @@ model = dict(
             feedforward_channels=512),
         img_size=image_size[0],
         patch_size=4,
-        window_size=16,
-        global_attn_indices=(0, 1, 2, 3),
+        window_size=8,
+        global_attn_indices=(1, 3),
         init_cfg=dict(checkpoint='work_dirs/demo/iter_400.pth')),
     neck=dict(
         in_channels=128, out_channels=64, scale_factors=(1.0, 0.5),

@@ -28,14 +28,14 @@ def study(tmp_path, **kw):
 
 
 def test_plan_order(tmp_path):
-    """ViT rows with three seeds first (seed-major), then the ResNet rows,
+    """ResNet rows with three seeds first (seed-major), then the ViT rows,
     then the single-seed rows."""
     pairs = study(tmp_path).pairs()
-    assert pairs[:3] == [('symmim-asymmetric', 0), ('mae', 0),
-                         ('random-init', 0)]
-    assert pairs[8] == ('random-init', 2)
-    assert pairs[9:12] == [('mixmask-mocov2', 0), ('mocov2', 0),
-                           ('random-init-resnet', 0)]
+    assert pairs[:3] == [('mixmask-mocov2', 0), ('mocov2', 0),
+                         ('random-init-resnet', 0)]
+    assert pairs[8] == ('random-init-resnet', 2)
+    assert pairs[9:12] == [('symmim-asymmetric', 0), ('mae', 0),
+                           ('random-init', 0)]
     assert pairs[-2:] == [('symmim-random-asym', 0), ('mocov3', 0)]
     assert len(pairs) == 20
 
