@@ -100,8 +100,9 @@ def _decoder_width_key(cfg: Config) -> str:
     return 'embed_dim' if neck == 'SymMIMDecoder' else 'in_channels'
 
 
-def train_cmd(work_dir, iters: int = 2, *extra, config: str = MASK_TOKEN_DEMO,
-              options: Sequence[str] = (), arch: Optional[dict] = None) -> list:
+def train_cmd(work_dir, iters: int = 2, *extra,
+              config: str = MASK_TOKEN_DEMO, options: Sequence[str] = (),
+              arch: Optional[dict] = None) -> list:
     """The ``tools/train.py`` command line of a tiny run."""
     return [
         sys.executable, TRAIN, config, '--work-dir',
@@ -164,7 +165,8 @@ def run_dist_train(work_dir, nproc: int = 2, iters: int = 3, *extra,
     cmd = [
         'bash', DIST_TRAIN, config,
         str(nproc), '--work-dir',
-        str(work_dir), *extra, '--cfg-options', 'env_cfg.dist_cfg.backend=gloo',
+        str(work_dir), *extra, '--cfg-options',
+        'env_cfg.dist_cfg.backend=gloo',
         *tiny_options(config, iters), 'train_dataloader.batch_size=8',
         *options
     ]

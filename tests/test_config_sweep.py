@@ -18,8 +18,14 @@ import torch
 from filelock import FileLock
 
 from . import config_sweep as sweep
-from .harness import DIST_TRAIN, REPO, TRAIN, free_port, once_per_session, \
-    run_tool
+from .harness import (
+    DIST_TRAIN,
+    REPO,
+    TRAIN,
+    free_port,
+    once_per_session,
+    run_tool,
+)
 
 ALIASES = [p for p in sweep.CONFIG_FILES
            if '/_base_/' not in p and sweep.alias_target(p)]
@@ -216,7 +222,8 @@ DIST = ['configs/symmim/symmim_vit-small-p16_16xb256-amp-coslr-600e_in1k.py',
         'configs/mixmask/mixmask-mocov3_resnet50_8xb512-amp-coslr-100e_in1k.py']
 
 
-@pytest.mark.parametrize('path', DIST, ids=[osp.basename(p)[:-3] for p in DIST])
+@pytest.mark.parametrize('path', DIST,
+                         ids=[osp.basename(p)[:-3] for p in DIST])
 def test_config_trains_under_dist_train(path, sweep_data, tmp_path):
     path = osp.join(REPO, path)
     cfg = sweep.load(path)

@@ -4,7 +4,7 @@ import sys
 
 import pytest
 
-from .harness import REPO, MASK_TOKEN_DEMO
+from .harness import MASK_TOKEN_DEMO, REPO
 
 HIDE = ("import sys\n"
         "for name in ('mmdet', 'mmseg'):\n"

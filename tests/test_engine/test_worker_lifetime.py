@@ -11,8 +11,15 @@ from mmengine.dataset import worker_init_fn as mmengine_worker_init_fn
 from mmengine.runner import Runner
 
 from mmsymmim.engine import worker_lifetime
-from ..harness import (DIST_TRAIN, MASK_TOKEN_DEMO, REPO, free_port,
-                       run_train, tiny_options, train_cmd)
+from ..harness import (
+    DIST_TRAIN,
+    MASK_TOKEN_DEMO,
+    REPO,
+    free_port,
+    run_train,
+    tiny_options,
+    train_cmd,
+)
 
 # Each sample also carries its two views as numpy arrays (metainfo): a batch
 # is then ~120 KiB pickled inline (no shared memory for numpy, as for mmdet's

@@ -11,7 +11,6 @@ import os.path as osp
 import shutil
 import signal
 import subprocess
-import sys
 import types
 import uuid
 
@@ -26,10 +25,18 @@ from mmengine.registry import init_default_scope
 
 from mmpretrain.registry import HOOKS
 from mmsymmim.engine.hooks import CheckpointHook
-from mmsymmim.engine.hooks.checkpoint_hook import (CheckpointNoSpaceError,
-                                                   estimate_checkpoint_bytes)
-from ...harness import (REPO, MASK_TOKEN_DEMO, build_model, run_tool,
-                        tiny_cfg, train_cmd)
+from mmsymmim.engine.hooks.checkpoint_hook import (
+    CheckpointNoSpaceError,
+    estimate_checkpoint_bytes,
+)
+from ...harness import (
+    MASK_TOKEN_DEMO,
+    REPO,
+    build_model,
+    run_tool,
+    tiny_cfg,
+    train_cmd,
+)
 from ..disk_full import full_disk_on
 
 
@@ -218,7 +225,7 @@ def test_killed_during_save_resumes_from_last_good(fmnist_root, tmp_path):
     assert state['message_hub']['runtime_info']['keep_ckpt_ids'] == [2, 3]
 
 
-# --- disk space ---------------------------------------------------------------
+# --- disk space --------------------------------------------------------------
 def disk_with_free(monkeypatch, free):
     """``shutil.disk_usage`` reports ``free`` bytes free, everywhere."""
     usage = types.SimpleNamespace(total=10 * 2**30, used=10 * 2**30 - free,
