@@ -7,7 +7,9 @@ not drift apart. Tools run inside the pytest process (``run_tool``: as
 ``python tool.py args`` would, without 5-7 s of imports each) unless the
 process itself is what a test is about (kill -9, torchrun, ``mim``, a crash
 during save, resume in a fresh process): those use ``train_cmd`` or
-``run_train(..., in_process=False)``.
+``run_train(..., in_process=False)``, and start it with ``popen`` / ``run``
+(tests/processes.py): in a session of its own, killed with everything it
+started when the test run ends, even by SIGKILL.
 """
 import contextlib
 import copy
@@ -20,7 +22,6 @@ import random
 import runpy
 import shutil
 import socket
-import subprocess
 import sys
 import traceback
 import warnings
@@ -33,6 +34,8 @@ import torch.multiprocessing as mp
 from filelock import FileLock  # a dependency of torch
 from mmengine.config import Config
 from mmengine.dataset import default_collate
+
+from .processes import end_group, popen, run  # noqa: F401  (for the tests)
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 TRAIN = osp.join(REPO, 'tools/train.py')
@@ -103,7 +106,8 @@ def _decoder_width_key(cfg: Config) -> str:
 def train_cmd(work_dir, iters: int = 2, *extra,
               config: str = MASK_TOKEN_DEMO, options: Sequence[str] = (),
               arch: Optional[dict] = None) -> list:
-    """The ``tools/train.py`` command line of a tiny run."""
+    """The ``tools/train.py`` command line of a tiny run (start it with
+    ``popen`` or ``run``: it then dies with the test run)."""
     return [
         sys.executable, TRAIN, config, '--work-dir',
         str(work_dir), *extra, '--cfg-options',
@@ -123,9 +127,7 @@ def run_train(work_dir, iters: int = 2, *extra, config: str = MASK_TOKEN_DEMO,
     if in_process:
         proc = run_tool(*cmd[1:])
     else:
-        proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True,
-                              timeout=timeout)
-        proc.out = proc.stdout + proc.stderr
+        proc = run(cmd, cwd=REPO, timeout=timeout)
     if check:
         assert proc.returncode == 0, proc.out[-4000:]
     return proc
@@ -170,9 +172,7 @@ def run_dist_train(work_dir, nproc: int = 2, iters: int = 3, *extra,
         *tiny_options(config, iters), 'train_dataloader.batch_size=8',
         *options
     ]
-    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True,
-                          text=True, timeout=600)
-    proc.out = proc.stdout + proc.stderr
+    proc = run(cmd, cwd=REPO, env=env, timeout=600)
     if check:
         assert proc.returncode == 0, proc.out[-4000:]
     return proc

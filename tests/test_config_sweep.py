@@ -10,7 +10,6 @@ import json
 import math
 import os
 import os.path as osp
-import subprocess
 import sys
 
 import pytest
@@ -24,6 +23,7 @@ from .harness import (
     TRAIN,
     free_port,
     once_per_session,
+    run,
     run_tool,
 )
 
@@ -151,6 +151,7 @@ VIT_L_GB = 12
 
 
 @pytest.mark.parametrize('path', PRETRAIN, ids=ids(PRETRAIN))
+@pytest.mark.slow
 def test_pretraining_config_trains(path, pretrain_run):
     if sweep.load(path).model.backbone.get('arch') == 'large' and \
             available_gb() < VIT_L_GB:
@@ -185,6 +186,7 @@ FEEDS = {sweep.pretrained_source(p) for p in BENCHMARKS}
 
 
 @pytest.mark.parametrize('path', BENCHMARKS, ids=ids(BENCHMARKS))
+@pytest.mark.slow
 def test_benchmark_config_trains_from_its_pretraining(path, pretrain_run,
                                                       sweep_data, tmp_path):
     source = pretrain_run(sweep.pretrained_source(path))
@@ -224,6 +226,7 @@ DIST = ['configs/symmim/symmim_vit-small-p16_16xb256-amp-coslr-600e_in1k.py',
 
 @pytest.mark.parametrize('path', DIST,
                          ids=[osp.basename(p)[:-3] for p in DIST])
+@pytest.mark.slow
 def test_config_trains_under_dist_train(path, sweep_data, tmp_path):
     path = osp.join(REPO, path)
     cfg = sweep.load(path)
@@ -232,10 +235,9 @@ def test_config_trains_under_dist_train(path, sweep_data, tmp_path):
     work = str(tmp_path / 'work')
     config, opts = sweep.sweep_run(path, sweep_data, work, world=2)
     env = dict(os.environ, PYTHON=sys.executable, PORT=str(free_port()))
-    proc = subprocess.run(['bash', DIST_TRAIN, config, '2', '--work-dir', work,
-                           '--cfg-options', *opts], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=900)
-    out = proc.stdout + proc.stderr
+    proc = run(['bash', DIST_TRAIN, config, '2', '--work-dir', work,
+                '--cfg-options', *opts], cwd=REPO, env=env, timeout=900)
+    out = proc.out
     assert proc.returncode == 0, out[-4000:]
     assert 'Distributed training is not used' not in out
     check_losses(work, sweep.LOSS_TERMS[cfg.model.type])

@@ -1,10 +1,9 @@
 """``import mmsymmim`` needs no detection or segmentation stack."""
-import subprocess
 import sys
 
 import pytest
 
-from .harness import MASK_TOKEN_DEMO, REPO
+from .harness import MASK_TOKEN_DEMO, REPO, run
 
 HIDE = ("import sys\n"
         "for name in ('mmdet', 'mmseg'):\n"
@@ -30,8 +29,7 @@ def hidden_stack(fmnist_root):
         "    import mmsymmim.downstream.det\n"
         "except ImportError as e:\n"
         "    print('needs', e.name)\n")
-    proc = subprocess.run([sys.executable, '-c', code], cwd=REPO,
-                          capture_output=True, text=True, timeout=300)
+    proc = run([sys.executable, '-c', code], cwd=REPO, timeout=300)
     return proc.returncode, proc.stdout, proc.stderr[-3000:]
 
 

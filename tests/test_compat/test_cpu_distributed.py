@@ -1,12 +1,14 @@
 """2 processes under torchrun (gloo, CPU) == 1 process on the global batch."""
 import os.path as osp
-import subprocess
 import sys
 
 import pytest
 import torch
 
-from ..harness import free_port, once_per_session, run_tool, tiny_cfg
+from ..harness import free_port, once_per_session, run, run_tool, tiny_cfg
+
+# torchrun with 2 ranks
+pytestmark = pytest.mark.slow
 
 HERE = osp.dirname(osp.abspath(__file__))
 WORKER = osp.join(HERE, 'dist_parity_worker.py')
@@ -30,8 +32,7 @@ def ddp(tmp_path_factory):
                '--nproc_per_node=2', f'--master_port={free_port()}', WORKER,
                '--out', str(folder / 'ddp.pth'), '--orders', 'forward',
                'reverse']
-        proc = subprocess.run(cmd, capture_output=True, text=True,
-                              timeout=300)
+        proc = run(cmd, timeout=300)
         assert proc.returncode == 0, proc.stderr[-4000:]
 
     folder = once_per_session(tmp_path_factory, 'ddp_parity', launch)

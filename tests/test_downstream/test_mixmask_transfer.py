@@ -14,6 +14,9 @@ from .. import config_sweep as sweep
 from ..harness import REPO, TRAIN, once_per_session, run_tool
 from .test_transfer import build_and_init, own_tool, train_two_iters
 
+# a ResNet-50 pretraining, then Mask R-CNN and UperNet R50 (2 min together)
+pytestmark = pytest.mark.slow
+
 PRETRAIN = osp.join(
     REPO, 'configs/mixmask/mixmask-mocov2_resnet50_8xb32-coslr-200e_in1k.py')
 MASK_RCNN = osp.join(

@@ -185,6 +185,7 @@ def test_classification_configs_load(tiny_symmim_ckpt, config):
     assert_backbone_loaded(model.backbone, tiny_symmim_ckpt, (8, 8), (8, 8))
 
 
+@pytest.mark.slow
 def test_mask_rcnn_from_symmim(tiny_symmim_ckpt, coco_root, tmp_path):
     cfg = mask_rcnn_cfg(tiny_symmim_ckpt, coco_root)
     model = build_and_init(cfg, 'mmdet')

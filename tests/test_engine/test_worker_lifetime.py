@@ -6,6 +6,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 import torch
 from mmengine.dataset import worker_init_fn as mmengine_worker_init_fn
 from mmengine.runner import Runner
@@ -15,7 +16,9 @@ from ..harness import (
     DIST_TRAIN,
     MASK_TOKEN_DEMO,
     REPO,
+    end_group,
     free_port,
+    popen,
     run_train,
     tiny_options,
     train_cmd,
@@ -94,21 +97,11 @@ def log_has(path, text):
 
 
 def start(cmd, log, env=None):
-    """Run ``cmd`` in its own session (process group = its pid)."""
+    """Run ``cmd`` in its own session (process group = its pid), dying with
+    the test run (harness ``popen``); ``end_group`` cleans up."""
     with open(log, 'w') as out:
-        return subprocess.Popen(cmd, cwd=REPO, env=env, stdout=out,
-                                stderr=subprocess.STDOUT,
-                                start_new_session=True)
-
-
-def end_group(proc):
-    """Clean-up whatever happened: kill the run's process group (workers
-    included), reap the leader."""
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    proc.wait(timeout=60)
+        return popen(cmd, cwd=REPO, env=env, stdout=out,
+                     stderr=subprocess.STDOUT)
 
 
 # --- the wrapper -------------------------------------------------------------
@@ -179,6 +172,7 @@ def test_worker_exits_if_trainer_died_before_prctl():
 
 
 # --- kill -9 of tools/train.py -----------------------------------------------
+@pytest.mark.slow
 def test_workers_die_with_killed_trainer(fmnist_root, tmp_path):
     log = tmp_path / 'train.log'
     proc = start(train_cmd(tmp_path / 'work', LONG, options=WORKERS), log)
@@ -241,6 +235,7 @@ def dist_job(proc):
         return torchrun[0], {rank_of(r): r for r in ranks}
 
 
+@pytest.mark.slow
 def test_torchrun_one_rank_killed(fmnist_root, tmp_path):
     """2 gloo processes with 2 workers each; SIGKILL to rank 1: torchrun
     exits non-zero within seconds, no process of the job is left, and the work
@@ -276,6 +271,7 @@ def test_torchrun_one_rank_killed(fmnist_root, tmp_path):
     assert (work / f'iter_{step + 1}.pth').is_file()
 
 
+@pytest.mark.slow
 def test_torchrun_killed_takes_its_trainers(fmnist_root, tmp_path):
     """SIGKILL to torchrun itself (it cannot stop its trainers then): both
     ranks and their loader workers are gone within seconds."""

@@ -1,5 +1,9 @@
 """tools/dist_train.sh: two CPU processes (gloo) train the demo config."""
+import pytest
+
 from ..harness import run_dist_train
+
+pytestmark = pytest.mark.slow  # torchrun with 2 ranks
 
 
 def test_dist_train_two_cpu_processes(fmnist_root, tmp_path):

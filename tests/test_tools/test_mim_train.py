@@ -1,13 +1,15 @@
 """`mim train mmsymmim ...`: OpenMMLab's launcher finds the package's
 training script and configs (``mmsymmim/.mim``, made by setup.py)."""
 import os.path as osp
-import subprocess
 import sys
 
 import pytest
 
 import mmsymmim
-from ..harness import MASK_TOKEN_DEMO, free_port, tiny_options
+from ..harness import MASK_TOKEN_DEMO, free_port, run, tiny_options
+
+# processes of their own (mim, torch.distributed.launch with 2 ranks)
+pytestmark = pytest.mark.slow
 
 MIM = osp.join(osp.dirname(sys.executable), 'mim')
 PKG = osp.dirname(mmsymmim.__file__)
@@ -15,12 +17,11 @@ PKG = osp.dirname(mmsymmim.__file__)
 
 def mim_train(tmp_path, *launch, config=MASK_TOKEN_DEMO, options=()):
     work = tmp_path / 'work'
-    proc = subprocess.run([
+    proc = run([
         MIM, 'train', 'mmsymmim', config, *launch, '--work-dir',
         str(work), '--cfg-options', *tiny_options(), 'custom_hooks=[]',
         *options
-    ], cwd=tmp_path, capture_output=True, text=True, timeout=600)
-    proc.out = proc.stdout + proc.stderr
+    ], cwd=tmp_path, timeout=600)
     assert proc.returncode == 0, proc.out[-4000:]
     assert (work / 'iter_2.pth').is_file()
     return proc

@@ -52,6 +52,7 @@ def losses(work_dir):
     return {d['iter']: d for d in map(json.loads, open(path)) if 'loss' in d}
 
 
+@pytest.mark.slow
 def test_resume_is_exact(fmnist_root, tmp_path):
     """4 iterations in one go == 2, crash, resume from iter_2 in a new
     process (nothing carried over in memory), 2 more."""

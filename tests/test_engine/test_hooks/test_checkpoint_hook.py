@@ -10,7 +10,6 @@ import os
 import os.path as osp
 import shutil
 import signal
-import subprocess
 import types
 import uuid
 
@@ -33,6 +32,7 @@ from ...harness import (
     MASK_TOKEN_DEMO,
     REPO,
     build_model,
+    run,
     run_tool,
     tiny_cfg,
     train_cmd,
@@ -187,6 +187,7 @@ Runner.save_checkpoint = save_checkpoint
 '''
 
 
+@pytest.mark.slow
 def test_killed_during_save_resumes_from_last_good(fmnist_root, tmp_path):
     """Every iteration saved, max_keep_ckpts=1, killed while saving iter_2:
     iter_1 is on disk and named by last_checkpoint; --resume runs 2 and 3."""
@@ -201,19 +202,18 @@ def test_killed_during_save_resumes_from_last_good(fmnist_root, tmp_path):
                   'default_hooks.checkpoint.max_keep_ckpts=1']
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
         [str(tmp_path), REPO, os.environ.get('PYTHONPATH', '')]))
-    crashed = subprocess.run(
+    crashed = run(
         train_cmd(work, 3, config=str(crashing), options=every_iter),
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
-    out = crashed.stdout + crashed.stderr
+        cwd=REPO, env=env, timeout=600)
+    out = crashed.out
     assert crashed.returncode == -signal.SIGKILL, out[-4000:]
     assert 'Saving checkpoint at 2 iterations' in out
     assert on_disk(work) == ['iter_1.pth']
     assert (work / 'last_checkpoint').read_text() == str(work / 'iter_1.pth')
 
-    resumed = subprocess.run(
-        train_cmd(work, 3, '--resume', options=every_iter),
-        cwd=REPO, capture_output=True, text=True, timeout=600)
-    out = resumed.stdout + resumed.stderr
+    resumed = run(train_cmd(work, 3, '--resume', options=every_iter),
+                  cwd=REPO, timeout=600)
+    out = resumed.out
     assert resumed.returncode == 0, out[-4000:]
     assert f'Load checkpoint from {work / "iter_1.pth"}' in out
     assert 'resumed' in out.lower()
@@ -331,6 +331,7 @@ def test_moved_work_dir_rebases_the_best_checkpoint(tmp_path):
     assert hook.best_ckpt_path == str(tmp_path / 'best_iter_1.pth')
 
 
+@pytest.mark.slow
 def test_full_disk_then_moved_work_dir_resumes(fmnist_root, tmp_path,
                                                monkeypatch):
     """tools/train.py as a user meets it: the disk fills on the second save

@@ -34,6 +34,7 @@ def test_demo_config_draws_neighbours_beside_the_reconstructions(
 ITERS, BATCH = 50, 64
 
 
+@pytest.mark.slow
 def test_training_beats_random_init_on_5nn_label_precision(fmnist_root,
                                                            tmp_path):
     """The picture's claim, as a number: on 1,000 Fashion-MNIST test images,

@@ -20,6 +20,9 @@ from ...harness import (
     tiny_cfg,
 )
 
+# 30 iterations of each demo: 2-5 min each on a loaded 2-core CPU
+pytestmark = pytest.mark.slow
+
 ITERS = 30
 FIXED = 64  # images of the fixed batch (the first 64; MixMask's queue size)
 # a new batch of images each iteration: a data set of one batch would end an

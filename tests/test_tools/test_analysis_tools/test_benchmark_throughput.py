@@ -3,6 +3,8 @@ import importlib.util
 import math
 import os.path as osp
 
+import pytest
+
 from ...harness import REPO
 
 
@@ -15,6 +17,7 @@ def load():
     return mod
 
 
+@pytest.mark.slow
 def test_smoke_mode_measures_all_columns(tmp_path):
     out = tmp_path / 'table.md'
     names = ['symmim_vit-b', 'symmim_vit-b-sym', 'symmim_vit-b-mask-token',

@@ -16,7 +16,7 @@ import time
 import pytest
 from packaging.requirements import Requirement
 
-from ...harness import REPO
+from ...harness import REPO, run
 
 TOOLS = osp.join(REPO, 'tools', 'analysis_tools')
 # The nvidia-h200 image's Python packages, as /work/.library/device/KINDS.md
@@ -248,11 +248,10 @@ def test_tiny_cpu_run_of_the_whole_check(tmp_path):
     out = tmp_path / 'out'
     t0 = time.monotonic()
     # budgets x4: a shared 2-core CPU, not the GPU's 8-minute plan
-    proc = subprocess.run(
+    proc = run(
         ['bash', osp.join(REPO, 'tools', 'gpu_check.sh'), '--device', 'cpu',
          '--tiny', '--out', str(out), '--budget-scale', '4'],
-        env=dict(os.environ, PYTHON=python), capture_output=True, text=True,
-        timeout=1800)
+        env=dict(os.environ, PYTHON=python), timeout=1800)
     wall = time.monotonic() - t0
     report = json.loads((out / 'gpu_check.json').read_text())
     steps = report['steps']

@@ -141,6 +141,7 @@ def test_steps_diagnosis_trains_maes_iterations(monkeypatch, tmp_path):
                       tag='t', budget_flops=1), args)
 
 
+@pytest.mark.slow
 def test_smoke_end_to_end_and_resume(fmnist_root, tmp_path, monkeypatch):
     """A trained row (MAE: the cheapest step) and raw pixels through a
     --smoke study: FLOP budget, training, both readouts, k-NN, linear probe,

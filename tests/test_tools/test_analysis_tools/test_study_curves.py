@@ -47,6 +47,7 @@ class Interrupt(Exception):
 
 
 @pytest.mark.parametrize('row', ['symmim-asymmetric', 'mixmask-mocov2'])
+@pytest.mark.slow
 def test_interrupted_run_resumes_to_the_same_weights(row, tmp_path,
                                                      monkeypatch):
     """4 iterations in one go == 3 iterations cut short after the
@@ -119,6 +120,7 @@ def test_finished_training_is_not_repeated(monkeypatch, tmp_path):
     assert st.train(job, args) == first and calls == [10]
 
 
+@pytest.mark.slow
 def test_budget_list_multiplies_the_iterations(monkeypatch, tmp_path):
     """At 3x a row trains 3x its 1x iterations (to rounding) and 3x the
     FLOPs, from each row's own FLOPs per step: no timing involved."""
@@ -159,6 +161,7 @@ def strip(rec: dict) -> dict:
     return {k: v for k, v in rec.items() if k not in drop}
 
 
+@pytest.mark.slow
 def test_two_streams_give_the_rows_of_one(fmnist_root, tmp_path):
     """--streams 2 (two niced processes at once, merged into one JSON)
     writes the same rows as one stream, in any order of finishing. (Raw

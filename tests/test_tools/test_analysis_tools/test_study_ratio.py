@@ -45,6 +45,7 @@ def test_own_ratio_is_no_knob():
 @pytest.mark.parametrize('row,ratios', [('mae', (0.5, 0.75, 0.9)),
                                         ('symmim-random-asym',
                                          (0.25, 0.5, 0.75))])
+@pytest.mark.slow
 def test_fewer_visible_tokens_fewer_flops(fmnist_root, row, ratios):
     import study_flops as sf
     import study_stages as st

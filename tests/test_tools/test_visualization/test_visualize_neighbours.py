@@ -72,6 +72,7 @@ def test_each_image_is_its_own_nearest_and_a_duplicate_is_found(folder):
     assert len(names) == 10 and labels[a] == labels[b]
 
 
+@pytest.mark.slow
 def test_tool_draws_neighbours_map_and_json(folder, tmp_path):
     root, original, dup = folder
     out, js, mp = (str(tmp_path / n) for n in ('nn.png', 'nn.json',
