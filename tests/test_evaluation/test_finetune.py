@@ -42,6 +42,7 @@ def test_finetune_separable_beats_chance():
     assert acc > 90, acc
 
 
+@pytest.mark.slow
 def test_finetune_no_signal_near_chance():
     """Same run on images without the stripes (noise only, the labels carry
     nothing the images show): test top-1 stays near chance, so the metric

@@ -51,6 +51,7 @@ def test_tool_on_a_checkpoint(tiny_config, tiny_symmim_ckpt, tmp_path):
     assert r['checkpoint'] == tiny_symmim_ckpt
 
 
+@pytest.mark.slow
 def test_tool_on_random_init(tiny_config, tmp_path):
     r = knn_eval(tiny_config, tmp_path, '--random-init')
     assert r['checkpoint'] == 'random init'
