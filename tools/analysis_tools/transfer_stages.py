@@ -84,7 +84,7 @@ class TransferStudy:
         already held)."""
         if not pretrained(row):
             return None
-        knobs = sr.clean(sr.chosen_knobs(self.study, row))
+        knobs = self.knobs(row)
         tag = self.pretrain_tag(row, seed)
         if self.find('pretrain', tag) is not None:
             return None
@@ -93,9 +93,14 @@ class TransferStudy:
         return dict(kind='pretrain', row=row, seed=seed, knobs=knobs, tag=tag,
                     budget_flops=flops)
 
+    def knobs(self, row: str) -> dict:
+        """The row's knobs as the equal-FLOP study chose them."""
+        return sr.clean(sr.chosen_knobs(self.study, row))
+
     def pretrain_tag(self, row: str, seed: int) -> str:
-        knobs = sr.clean(sr.chosen_knobs(self.study, row))
-        return (f'{row}_s{seed}_' + sr.knob_tag(knobs).replace(',', '_')
+        """The study's name for the run (its work dir in the cache)."""
+        return (f'{row}_s{seed}_'
+                + sr.knob_tag(self.knobs(row)).replace(',', '_')
                 + f'_x{self.args.budget:g}')
 
     def find(self, where: str, tag: str):

@@ -77,7 +77,7 @@ def parse_args(argv=None):
                 f' got {args.streams}, {args.iters} and {args.budget}')
     if args.streams > 1 and not args.threads:
         args.threads = 1
-    if args.smoke:
+    if args.smoke and not args.job:  # a job gets its parent's cache
         args.cache = osp.join(args.cache, 'smoke')
         args.threads = args.threads or 1
     args.results = args.results or (
@@ -90,8 +90,7 @@ def spawn(job: dict, args) -> dict:
     path = osp.join(args.cache, 'jobs', job['tag'] + '.json')
     mmengine.mkdir_or_exist(osp.dirname(path))
     cmd = [sys.executable, osp.abspath(__file__), '--job', json.dumps(job),
-           '--job-out', path, '--cache', args.cache.removesuffix('/smoke')
-           if args.smoke else args.cache, '--study', args.study,
+           '--job-out', path, '--cache', args.cache, '--study', args.study,
            '--results', args.results, f'--threads={args.threads}',
            f'--budget={args.budget}', f'--iters={args.iters}'] + (
                ['--smoke'] if args.smoke else [])
