@@ -198,7 +198,6 @@ def figure(results: dict, path: str) -> None:
 
 
 def plan_line(results: dict) -> str:
-    done = sum(bool(runs_at(results, row, r) and any(
-        x['seed'] == seed for x in runs_at(results, row, r)))
-        for _, row, seed, r in required())
+    done = sum(any(x['seed'] == seed for x in runs_at(results, row, r))
+               for _, row, seed, r in required())
     return f'Ratio axis: {done} of {len(required())} 1x runs done.'
