@@ -9,9 +9,8 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 
 import mmengine
 
-import study_rows as sr
-
-sys.path.insert(0, osp.join(sr.REPO, 'tools/dataset_converters'))
+from .. import paths
+from .. import rows as sr
 
 # row of small_scale_study.py -> label, encoder family, the seeds it runs
 Plan = namedtuple('Plan', 'label family seeds')
@@ -170,7 +169,7 @@ class TransferStudy:
         if stage in ('all', 'scenes'):
             self.stage_scenes()
         if stage == 'report':
-            import transfer_report as tr
+            from . import report as tr
             tr.write_report(self.results)
         elif stage != 'plan' and stage != 'scenes':
             want_pre = stage in ('all', 'pretrain')
@@ -186,6 +185,7 @@ class TransferStudy:
         root = osp.join(self.args.cache, 'scenes')
         if osp.isfile(osp.join(root, 'meta.json')):
             return
+        sys.path.insert(0, osp.join(paths.REPO, 'tools/dataset_converters'))
         import make_fmnist_scenes as mfs
         small = ['--train', '16', '--val', '8', '--test', '8']
         mfs.main(['--out', root] + (small if self.args.smoke else []))
@@ -200,7 +200,7 @@ def run_job(job: dict, args) -> dict:
     if job['kind'] == 'pretrain':
         return pretrain(job, args)
     if job['kind'] == 'finetune':
-        from transfer_finetune import finetune
+        from .finetune import finetune
         return finetune(job, args)
     raise ValueError(f"job kind {job['kind']!r} not in ('pretrain', "
                      "'finetune')")
@@ -211,7 +211,7 @@ def pretrain(job: dict, args) -> dict:
     knobs, seed and FLOP rule), its checkpoint kept in the cache."""
     from mmengine.registry import init_default_scope
 
-    import study_stages as st
+    from .. import stages as st
     init_default_scope('mmpretrain')
     ns = Namespace(smoke=args.smoke, budget_s=None,
                    work_dir=osp.join(args.cache, 'pretrain'))

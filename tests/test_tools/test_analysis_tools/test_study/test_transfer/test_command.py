@@ -1,4 +1,4 @@
-"""The dense-transfer study (tools/analysis_tools/transfer_study.py): its
+"""The dense-transfer study (tools/analysis_tools/study/run.py transfer): its
 plan, its schedule rule, and a smoke run end to end -- pretraining, every
 scene config trained 2 iterations from the checkpoint just written (or from
 random init) and tested on 8 scenes, resumed without redoing anything, and
@@ -10,18 +10,18 @@ import sys
 import pytest
 from mmengine.config import Config
 
-from ...harness import REPO
+from .....harness import REPO
 
 sys.path.insert(0, osp.join(REPO, 'tools/analysis_tools'))
-import transfer_stages as ts
-import transfer_study
-from transfer_finetune import fit_schedule
+from study.transfer import command
+from study.transfer import stages as ts
+from study.transfer.finetune import fit_schedule
 
 STUDY = osp.join(REPO, 'docs/small_scale_study_flops.json')
 
 
 def study(tmp_path, **kw):
-    args = transfer_study.parse_args(
+    args = command.parse_args(
         ['--cache', str(tmp_path), '--results', str(tmp_path / 'r.json')]
         + [f'--{k}={v}' for k, v in kw.items()])
     return ts.TransferStudy(args, spawn=None)
@@ -75,7 +75,7 @@ def test_fit_schedule(task, family):
 
 def test_bad_options(tmp_path, capsys):
     with pytest.raises(SystemExit):
-        transfer_study.parse_args(['--iters', '0'])
+        command.parse_args(['--iters', '0'])
     assert '--iters must be >= 1' in capsys.readouterr().err
 
 
@@ -88,7 +88,7 @@ def test_smoke_run_resumes_and_reports(tmp_path):
             'random-init-resnet']
     argv = ['--smoke', '--cache', str(tmp_path), '--seeds', '0',
             '--rows', *rows]
-    res = transfer_study.main(argv)
+    res = command.main(argv)
     assert len(res['pretrain']) == 2 and len(res['runs']) == 8
     for run in res['runs']:
         keys = (('coco/bbox_mAP', 'coco/segm_mAP') if run['task'] == 'det'
@@ -96,11 +96,11 @@ def test_smoke_run_resumes_and_reports(tmp_path):
         assert all(k in run['metrics'] for k in keys), run
         assert (run.get('checkpoint') is None) == run['row'].startswith(
             'random'), run
-    again = transfer_study.main(argv)
+    again = command.main(argv)
     assert again['runs'] == res['runs']
     doc = tmp_path / 'page.md'
     doc.write_text('head\n<!-- study:begin -->\n<!-- study:end -->\ntail\n')
-    import transfer_report as tr
+    from study.transfer import report as tr
     tr.write_report(res, str(doc), str(tmp_path / 'fig.png'))
     text = doc.read_text()
     assert '| SymMIM default | vit |' in text

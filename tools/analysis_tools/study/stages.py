@@ -13,11 +13,11 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 import mmengine
 import torch
 
-import study_eval as se
-import study_flops as sf
-import study_rows as sr
-from study_clock import RunClock, cpu_seconds, resumed_at
-from study_report import report_tables  # noqa: F401  (re-exported)
+from . import evaluate as se
+from . import flops as sf
+from . import rows as sr
+from .clock import RunClock, cpu_seconds, resumed_at
+from .report import report_tables  # noqa: F401  (re-exported)
 
 DIAGNOSIS = (  # (name, row, knobs added to the row's chosen lr, evaluation)
     ('default, class token', 'symmim-visible', {}, 'val_ft'),
@@ -283,13 +283,13 @@ class Study:
     def stage_curves(self) -> None:
         """The runs of the budget curves (study_curves.PLAN) in
         ``--budgets`` and ``--seeds``, in the plan's order."""
-        import study_curves as sc
+        from . import curves as sc
         self.run_many(sc.wants(self))
 
     def stage_ratios(self) -> None:
         """The mask-ratio axis (study_ratio.py): the 1x ratios seed by
         seed, then the 3x extremes once the 1x axis is whole."""
-        import study_ratio as sra
+        from . import ratio as sra
         self.run_many(sra.wants(self))
         self.run_many(sra.wants(self))  # the 3x extremes, now decidable
 
@@ -318,5 +318,5 @@ class Study:
         mmengine.dump(self.results, self.args.results, indent=1)
 
     def stage_report(self) -> None:
-        from study_report import write_report
+        from .report import write_report
         write_report(self.results, self.rows)

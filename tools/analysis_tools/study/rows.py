@@ -15,7 +15,8 @@ from collections import namedtuple
 
 from mmengine.config import Config
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+from .paths import REPO
+
 MASK_TOKEN_DEMO = osp.join(
     REPO, 'configs/symmim/symmim_vit-tiny-p4_mask-token_1xb128-400i_fmnist.py')
 SYMMIM_DEMO = osp.join(

@@ -1,5 +1,5 @@
-"""The study's mask-ratio axis (study_ratio.py, the ``mask_ratio`` knob of
-study_rows.py): the knob reaches the mask, fewer visible tokens cost fewer
+"""The study's mask-ratio axis (study/ratio.py, the ``mask_ratio`` knob
+of study/rows.py): the knob reaches the mask, fewer visible tokens cost fewer
 FLOPs a step, the plan lists the new runs, and the report's page
 regenerates byte-identical from the committed results."""
 import json
@@ -10,11 +10,11 @@ from argparse import Namespace
 
 import pytest
 
-from ...harness import REPO
+from ....harness import REPO
 
 sys.path.insert(0, osp.join(REPO, 'tools/analysis_tools'))
-import study_ratio as sra
-import study_rows as sr
+from study import ratio as sra
+from study import rows as sr
 
 RESULTS = osp.join(REPO, 'docs/small_scale_study_flops.json')
 
@@ -47,8 +47,8 @@ def test_own_ratio_is_no_knob():
                                          (0.25, 0.5, 0.75))])
 @pytest.mark.slow
 def test_fewer_visible_tokens_fewer_flops(fmnist_root, row, ratios):
-    import study_flops as sf
-    import study_stages as st
+    from study import flops as sf
+    from study import stages as st
     flops = [sf.step_flops(st.train_config(row, sr.ratio_knobs(row, r), 0,
                                            True)) for r in ratios]
     assert flops[0] > flops[1] > flops[2], flops
@@ -72,7 +72,7 @@ def test_plan_lists_the_new_runs():
 def test_report_regenerates_the_page(tmp_path):
     """docs/mask_ratio.md's block is what the report writes from the
     committed JSON (byte-identical)."""
-    import study_report as rep
+    from study import report as rep
     results = json.load(open(RESULTS))
     if not any('mask_ratio' in r['knobs'] for r in results['runs']):
         pytest.skip('no mask-ratio run in the results yet')

@@ -4,7 +4,7 @@ and ``<!-- study:end -->`` markers) and docs/small_scale_study.png."""
 import os.path as osp
 import statistics
 
-import study_rows as sr
+from . import rows as sr
 
 DOC = osp.join(sr.REPO, 'docs/small_scale_study.md')
 FIGURE = osp.join(sr.REPO, 'docs/small_scale_study.png')
@@ -267,8 +267,8 @@ def write_report(results: dict, rows, doc: str = DOC,
     """Replace the docs' marked blocks with the tables (the 1x study's;
     the budget curves' once runs past 1x exist; the mask-ratio axis' once
     it has a run); draw the figures."""
-    import study_curves as sc
-    import study_ratio as sra
+    from . import curves as sc
+    from . import ratio as sra
     if any('mask_ratio' in r['knobs'] for r in results['runs']):
         fill_block(ratio_doc, '\n'.join(
             sra.ratio_table(results) + [''] + sra.search_table(results)

@@ -1,5 +1,5 @@
 """The study's budget curves: budgets as a list, runs that resume after an
-interruption (their clock: test_study_clock.py), --streams, the plan and
+interruption (their clock: test_clock.py), --streams, the plan and
 the curves' report."""
 import json
 import os.path as osp
@@ -9,15 +9,15 @@ import time
 import pytest
 import torch
 
-from ...harness import REPO
+from ....harness import REPO
 
 TOOLS = osp.join(REPO, 'tools/analysis_tools')
 sys.path.insert(0, TOOLS)
-import small_scale_study as study  # noqa: E402
-import study_clock as clk  # noqa: E402
-import study_curves as sc  # noqa: E402
-import study_rows as sr  # noqa: E402
-import study_stages as st  # noqa: E402
+from study import clock as clk  # noqa: E402
+from study import curves as sc  # noqa: E402
+from study import rows as sr  # noqa: E402
+from study import small_scale as study  # noqa: E402
+from study import stages as st  # noqa: E402
 
 
 def tiny(row: str):
@@ -246,7 +246,7 @@ def test_curves_report_and_figure(tmp_path):
     """1x points come from the first study's runs unchanged; the table
     lists each row at each budget, the figure is drawn, the main table
     stays 1x only."""
-    import study_report as rep
+    from study import report as rep
     res = fake_results()
     for seed in (0, 1):
         for budget, top in ((1, 70.), (3, 75.), (10, 78.)):

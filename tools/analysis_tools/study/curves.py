@@ -15,7 +15,7 @@ mask-token path at 3x: does the 1x choice of encoder input hold? lr x0.5 at
 """
 import statistics
 
-import study_rows as sr
+from . import rows as sr
 
 CURVE_ROWS = ('symmim-asymmetric', 'mae', 'symmim-random-asym',
               'symmim-visible', 'symmim-mask-token', 'mocov3', 'mocov2',
@@ -186,14 +186,14 @@ def points(results: dict, row: str, metric: str, read: str) -> list:
 def readouts(results: dict) -> dict:
     """Each curve row's frozen readout ('cls' / 'mean'), chosen at 1x on
     validation (rows tuned as another take that row's)."""
-    from study_report import main_runs, readout
+    from .report import main_runs, readout
     return {row: readout(main_runs(results, sr.TUNED_AS.get(row, row)))
             for row in CURVE_ROWS}
 
 
 def curves_table(results: dict) -> list:
     """Markdown: every curve row at every budget it has (test split)."""
-    from study_report import cell
+    from .report import cell
     reads = readouts(results)
     lines = []
     for row in CURVE_ROWS:
@@ -289,7 +289,7 @@ def curves_figure(results: dict, path: str) -> None:
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
 
-    from study_report import main_runs
+    from .report import main_runs
     reads = readouts(results)
     metrics = (('knn', 'k-NN (k=20)'), ('linear', 'linear probe'),
                ('finetune', '1 %-label fine-tune'))

@@ -19,7 +19,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-import study_rows as sr
+from . import rows as sr
 
 NUM_CLASSES = 10
 VAL = (50000, 60000)

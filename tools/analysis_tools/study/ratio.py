@@ -16,7 +16,7 @@ seed means once all three seeds are in).
 """
 import statistics
 
-import study_rows as sr
+from . import rows as sr
 
 RATIOS = {'mae': (0.5, 0.6, 0.75, 0.85, 0.9),
           'symmim-random-asym': (0.25, 0.4, 0.5, 0.6, 0.75)}
@@ -47,7 +47,7 @@ def runs_at(results: dict, row: str, ratio: float, budget=1) -> list:
 
 
 def value(run: dict, metric: str, read: str):
-    from study_curves import value as v
+    from .curves import value as v
     return v(run['evals']['test'], metric, read)
 
 
@@ -67,7 +67,7 @@ def extremes(results: dict, row: str, read: str):
 def wants(study) -> list:
     """``(row, seed, knobs, ['test'], budget)`` for the study's seeds and
     budgets: the 1x axis, then (once it is whole) the 3x extremes."""
-    from study_curves import readouts
+    from .curves import readouts
     args, res = study.args, study.results
     out = [(row, seed, knobs(res, row, r), ['test'], b)
            for b, row, seed, r in required()
@@ -101,8 +101,8 @@ def points(results: dict, row: str, metric: str, read: str) -> list:
 def ratio_table(results: dict) -> list:
     """Markdown: every ratio of each method (1x, test split), then the
     board."""
-    from study_curves import readouts
-    from study_report import cell, main_runs
+    from .curves import readouts
+    from .report import cell, main_runs
     reads = readouts(results)
     lines = ['| method | mask ratio | iters | TFLOP | k-NN | linear | '
              '1 % fine-tune | seeds |', '|' + '---|' * 8]
@@ -125,7 +125,7 @@ def search_table(results: dict) -> list:
     means over the ratios that hold them), the spread, what the best buys
     over the method's default ratio, and what searching the ratios tried
     costs in 1x runs."""
-    from study_curves import readouts
+    from .curves import readouts
     reads = readouts(results)
     lines = ['| method | readout | best ratio | worst ratio | best - worst | '
              'best - default | a search of the ratios here costs |',
@@ -156,8 +156,8 @@ def figure(results: dict, path: str) -> None:
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
 
-    from study_curves import readouts
-    from study_report import main_runs
+    from .curves import readouts
+    from .report import main_runs
     reads = readouts(results)
     fig, axes = plt.subplots(1, 3, figsize=(13, 4.2), dpi=110)
     for ax, (metric, title) in zip(axes, METRICS):

@@ -6,15 +6,15 @@ import sys
 import pytest
 import torch
 
-from ...harness import REPO
+from ....harness import REPO
 
 TOOLS = osp.join(REPO, 'tools/analysis_tools')
 sys.path.insert(0, TOOLS)
-import small_scale_study as study  # noqa: E402
-import study_eval as se  # noqa: E402
-import study_flops as sf  # noqa: E402
-import study_rows as sr  # noqa: E402
-import study_stages as st  # noqa: E402
+from study import evaluate as se  # noqa: E402
+from study import flops as sf  # noqa: E402
+from study import rows as sr  # noqa: E402
+from study import small_scale as study  # noqa: E402
+from study import stages as st  # noqa: E402
 
 VIT_ROWS = [r for r, s in sr.ROWS.items() if s.family == 'vit']
 
@@ -124,7 +124,7 @@ def test_steps_diagnosis_trains_maes_iterations(monkeypatch, tmp_path):
         'symmim-asymmetric_s0_steps=913', 'symmim-asymmetric_s1_steps=913',
         'symmim-asymmetric_s2_steps=913']
     # kept out of the main table, shown in its own beside MAE
-    import study_report as rep
+    from study import report as rep
     assert rep.main_runs(res, 'symmim-asymmetric') == []  # tested: steps only
     table = '\n'.join(rep.steps_table(res))
     assert '| symmim-asymmetric at 913 steps | 913 |' in table
@@ -309,7 +309,7 @@ def test_schedule_reaches_the_full_lr_and_ends_near_zero(iters):
 
 
 def test_report_fills_the_marked_block_and_draws_the_figure(tmp_path):
-    import study_report as rep
+    from study import report as rep
     runs = [dict(row='mae', seed=s, knobs={}, iters=913,
                  flops_per_step=13.9e9,
                  evals=dict(test=dict(knn_cls=70. + s, knn_mean=71.,
@@ -338,7 +338,7 @@ def test_report_fills_the_marked_block_and_draws_the_figure(tmp_path):
 
 
 def test_report_tunes_resnet_rows_around_their_recipe():
-    import study_report as rep
+    from study import report as rep
 
     def run(row, knobs, knn, seed=0):
         return dict(row=row, seed=seed, knobs=knobs, iters=351,
@@ -367,7 +367,7 @@ def test_report_tunes_resnet_rows_around_their_recipe():
 
 
 def test_timing_table_reads_the_runs_at_equal_wall_clock():
-    import study_report as rep
+    from study import report as rep
 
     def run(row, iters, gflop):
         return dict(row=row, seed=0, knobs={}, iters=iters,
