@@ -1,4 +1,4 @@
-"""The study's budget curves (small_scale_study.py ``--stage curves``): the
+"""The study's budget curves (run.py small-scale ``--stage curves``): the
 same protocol at several multiples of the first study's budget (1x = 12.73
 TFLOP, the demo's 400 steps), read as top-1 against training FLOPs.
 
@@ -11,18 +11,19 @@ PLAN is in priority order, seed by seed, so a study stopped at any point
 holds whole curves for the seeds it reached: seed 0 of every curve first,
 then seed 1, then seed 2, then what the CPU may spare (10x seed 2, the
 mask-token path at 3x: does the 1x choice of encoder input hold? lr x0.5 at
-10x).
+10x). The tables and figure: curves_report.py.
 """
 import statistics
 
-from . import rows as sr
+from .choice import budget_of, chosen_knobs, find_run
+from .knobs import clean, knob_tag
+from .rows import TUNED_AS
+from .tables import main_runs, readout, value
 
 CURVE_ROWS = ('symmim-asymmetric', 'mae', 'symmim-random-asym',
               'symmim-visible', 'symmim-mask-token', 'mocov3', 'mocov2',
               'mixmask-mocov2')
 FLAT_ROWS = ('raw-pixels', 'random-init', 'random-init-resnet')
-# a tab10 colour per curve row, without brown and grey (the flat lines')
-COLOURS = (0, 1, 2, 3, 4, 6, 8, 9)
 # 'steps': '<row>' trains the row's seed-0 1x iteration count (equal steps)
 EQUAL_STEPS = dict(steps='mocov2')
 
@@ -60,14 +61,14 @@ PLAN = REQUIRED + SPARE
 def knobs_for(results: dict, row: str, extra: dict) -> dict:
     """The row's 1x choice, with ``extra``: ``lr_mult`` scales its lr;
     ``steps='<row>'`` takes that row's seed-0 1x iterations."""
-    knobs = dict(sr.chosen_knobs(results, row))
+    knobs = dict(chosen_knobs(results, row))
     extra = dict(extra)
     if 'lr_mult' in extra:
         knobs['lr'] = knobs.get('lr', 1.) * extra.pop('lr_mult')
     if isinstance(extra.get('steps'), str):
         ref = extra['steps']
-        run = sr.find_run(results, ref, 0,
-                          sr.clean(sr.chosen_knobs(results, ref)))
+        run = find_run(results, ref, 0,
+                          clean(chosen_knobs(results, ref)))
         if run is None:
             raise ValueError(f"equal steps with {ref}: the results hold no "
                              f"seed-0 1x run of {ref} (run --stage seeds "
@@ -91,8 +92,8 @@ def wants(study) -> list:
 
 def planned_run(results: dict, budget, row: str, seed: int, extra: dict):
     """The record of one plan entry, if it holds a test evaluation."""
-    run = sr.find_run(results, row, seed,
-                      sr.clean(knobs_for(results, row, extra)), budget)
+    run = find_run(results, row, seed,
+                      clean(knobs_for(results, row, extra)), budget)
     return run if run and 'test' in run['evals'] else None
 
 
@@ -110,63 +111,25 @@ def plan_line(results: dict) -> str:
             f'{spare[1]} spare ones.')
 
 
-def whole_timed(run: dict) -> bool:
-    """Whether the run's training seconds cover all its iterations: a
-    record without ``timed_since`` predates the clock, and then a resumed
-    run (``resumed_at``) timed its last attempt only."""
-    return run.get('timed_since', run.get('resumed_at', 0)) == 0
-
-
-def cost_table(results: dict) -> list:
-    """Markdown: what each budget's runs cost. Wall hours as measured
-    (each run under the load of its time); CPU hours (user + system, the
-    run's process and its loader workers) where the record has them for
-    the whole run, the cost that load does not change."""
-    def row(label, rs):
-        timed = [r for r in rs if 'eval_cpu_s' in r and whole_timed(r)]
-        cpu = sum(r.get('train_cpu_s', 0) + r['eval_cpu_s'] for r in timed)
-        iters = sum(r.get('iters', 0) for r in rs)
-        return (f'| {label} | {len(rs)} | {iters} | {sr.wall_hours(rs):.1f}'
-                f' | {cpu / 3600:.1f} ({len(timed)}) |')
-
-    runs = results['runs']
-    return ['', '| cost | runs | training iterations | wall h (train + '
-            'eval) | CPU h (runs measured) |', '|---|---|---|---|---|'] + [
-        row(f'{b:g}x', [r for r in runs if sr.budget_of(r) == b])
-        for b in budgets_of(results)] + [row('all', runs)]
-
-
 # ------------------------------------------------------------- reading
 def curve_runs(results: dict, row: str, budget) -> list:
     """The row's test runs at ``budget`` at its most-seeded knobs (no
     fixed-step runs; at 1x these are the main table's runs)."""
     runs = [r for r in results['runs'] if r['row'] == row
-            and sr.budget_of(r) == budget and 'test' in r['evals']
+            and budget_of(r) == budget and 'test' in r['evals']
             and not r['knobs'].get('steps')]
     groups = {}
     for r in runs:
-        groups.setdefault(sr.knob_tag(r['knobs']), []).append(r)
+        groups.setdefault(knob_tag(r['knobs']), []).append(r)
     if not groups:
         return []
-    chosen = sr.knob_tag(sr.clean(sr.chosen_knobs(results, row)))
+    chosen = knob_tag(clean(chosen_knobs(results, row)))
     best = groups.get(chosen) or max(groups.values(), key=len)
     return sorted(best, key=lambda r: r['seed'])
 
 
 def budgets_of(results: dict) -> list:
-    return sorted({sr.budget_of(r) for r in results['runs']})
-
-
-def value(ev: dict, metric: str, read: str):
-    """``metric`` ('knn', 'linear', 'finetune') of a test evaluation, from
-    readout ``read`` (rows without tokens: their one readout)."""
-    if metric == 'finetune':
-        return ev.get('finetune')
-    key = f'{metric}_{read}'
-    if key in ev:
-        return ev[key]
-    return next((v for k, v in ev.items() if k.startswith(metric + '_')
-                 and k.rsplit('_', 1)[1] in ('pool', 'pixels')), None)
+    return sorted({budget_of(r) for r in results['runs']})
 
 
 def points(results: dict, row: str, metric: str, read: str) -> list:
@@ -186,150 +149,5 @@ def points(results: dict, row: str, metric: str, read: str) -> list:
 def readouts(results: dict) -> dict:
     """Each curve row's frozen readout ('cls' / 'mean'), chosen at 1x on
     validation (rows tuned as another take that row's)."""
-    from .report import main_runs, readout
-    return {row: readout(main_runs(results, sr.TUNED_AS.get(row, row)))
+    return {row: readout(main_runs(results, TUNED_AS.get(row, row)))
             for row in CURVE_ROWS}
-
-
-def curves_table(results: dict) -> list:
-    """Markdown: every curve row at every budget it has (test split)."""
-    from .report import cell
-    reads = readouts(results)
-    lines = []
-    for row in CURVE_ROWS:
-        for b in budgets_of(results):
-            rs = curve_runs(results, row, b)
-            if not rs or (b == 1 and len(budgets_of(results)) == 1):
-                continue
-            ev = [r['evals']['test'] for r in rs]
-            cells = [cell([value(e, m, reads[row]) for e in ev])
-                     for m in ('knn', 'linear', 'finetune')]
-            read = reads[row] if sr.ROWS[row].family == 'vit' else 'pool'
-            lines.append(
-                f'| {row} | {b:g}x | {sr.knob_tag(rs[0]["knobs"])} | '
-                f'{rs[0]["iters"]} | {rs[0]["train_flops"] / 1e12:.1f} | '
-                f'{read} | ' + ' | '.join(cells) + ' | '
-                + ','.join(str(r['seed']) for r in rs) + ' |')
-    if not lines:
-        return []
-    return ['', '| curves (test split) | budget | knobs | iters | TFLOP | '
-            'readout | k-NN | linear | 1 % fine-tune | seeds |',
-            '|' + '---|' * 10] + lines
-
-
-# the comparisons the curves answer: (row, minus row, what it asks)
-GAPS = (('mae', 'symmim-asymmetric', 'MAE - SymMIM default'),
-        ('symmim-random-asym', 'symmim-asymmetric',
-         'random 50 % mask - checkerboard (one order)'),
-        ('symmim-asymmetric', 'symmim-visible',
-         'one view order - both orders'),
-        ('symmim-visible', 'symmim-mask-token',
-         'visible tokens - mask tokens (both orders)'),
-        ('mixmask-mocov2', 'mocov2', 'MixMask - MoCo v2'))
-
-
-def gap_cell(a: list, b: list, metric: str, reads: tuple) -> str:
-    """``difference of the seed means [min, max of the per-seed
-    differences]``, the bracket over the seeds both rows hold (two or
-    more); where the rows hold different seeds, ``(same seeds: mean of the
-    per-seed differences)`` follows. Each row on its own readout."""
-    va, vb = ({r['seed']: value(r['evals']['test'], metric, rd)
-               for r in rs} for rs, rd in zip((a, b), reads))
-    va = {k: v for k, v in va.items() if v is not None}
-    vb = {k: v for k, v in vb.items() if v is not None}
-    if not va or not vb:
-        return ''
-    out = f'{statistics.mean(va.values()) - statistics.mean(vb.values()):+.2f}'
-    paired = [va[k] - vb[k] for k in sorted(va.keys() & vb.keys())]
-    if len(paired) > 1:
-        out += f' [{min(paired):+.2f}, {max(paired):+.2f}]'
-    if paired and va.keys() != vb.keys():
-        out += f' (same seeds: {statistics.mean(paired):+.2f})'
-    return out
-
-
-def gap_table(results: dict) -> list:
-    """Markdown: each comparison in GAPS at each budget both rows have, in
-    points of top-1 (test split): where lines cross (the sign changes
-    along the budgets) or converge (the gap shrinks) is read here. Then
-    each spare lr run (SPARE's ``lr_mult``) against its row's curve."""
-    reads, budgets = readouts(results), budgets_of(results)
-    pairs = [(what, b, curve_runs(results, row, b),
-              curve_runs(results, minus, b), (reads[row], reads[minus]))
-             for row, minus, what in GAPS for b in budgets
-             if b != 1 or len(budgets) > 1]
-    for b, row, seed, extra in SPARE:  # a spare lr against the row's own
-        run = 'lr_mult' in extra and planned_run(results, b, row, seed, extra)
-        if run:
-            pairs.append((f'{row}: lr x{extra["lr_mult"]:g} - its 1x lr', b,
-                          [run], curve_runs(results, row, b),
-                          (reads[row], ) * 2))
-    lines = []
-    for what, b, a, o, rds in pairs:
-        if not a or not o:
-            continue
-        cells = [gap_cell(a, o, m, rds) for m in ('knn', 'linear', 'finetune')]
-        seeds = ' / '.join(','.join(str(r['seed']) for r in rs)
-                           for rs in (a, o))
-        lines.append(f'| {what} | {b:g}x | ' + ' | '.join(cells)
-                     + f' | {seeds} |')
-    if not lines:
-        return []
-    return ['', '| gap in points (test split) | budget | k-NN | linear | '
-            '1 % fine-tune | seeds (row / minus row) |',
-            '|' + '---|' * 6] + lines
-
-
-def curves_figure(results: dict, path: str) -> None:
-    """Three panels (k-NN, linear probe, 1 % fine-tune): top-1 against
-    training TFLOP (log axis), a line per row through the seed means, the
-    band from the seeds' min to max; raw pixels and the random encoders as
-    horizontal lines."""
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-
-    from .report import main_runs
-    reads = readouts(results)
-    metrics = (('knn', 'k-NN (k=20)'), ('linear', 'linear probe'),
-               ('finetune', '1 %-label fine-tune'))
-    fig, axes = plt.subplots(1, 3, figsize=(13, 4.2), dpi=110)
-    colours = plt.get_cmap('tab10')
-    for ax, (metric, title) in zip(axes, metrics):
-        for i, row in enumerate(CURVE_ROWS):
-            pts = points(results, row, metric, reads[row])
-            if not pts:
-                continue
-            x, mean, lo, hi, n = zip(*pts)
-            style = '--' if sr.ROWS[row].family == 'resnet' else '-'
-            colour = colours(COLOURS[i])
-            ax.plot(x, mean, style, marker='o', ms=3, color=colour,
-                    label=row)
-            ax.fill_between(x, lo, hi, color=colour, alpha=0.15)
-        for j, row in enumerate(FLAT_ROWS):
-            rs = main_runs(results, row)
-            vals = [value(r['evals']['test'], metric, 'cls') for r in rs]
-            vals = [v for v in vals if v is not None]
-            if vals:
-                ax.axhline(statistics.mean(vals),
-                           color=('black', 'grey', 'saddlebrown')[j],
-                           ls=(':', '-.', ':')[j], lw=1,
-                           label=f'{row} (untrained)')
-        ax.set_xscale('log')
-        base = results.get('budget_flops', 0) / 1e12
-        ticks = [b * base for b in budgets_of(results)]
-        ax.set_xticks(ticks, [f'{b:g}x\n{t:.0f}' for b, t in
-                              zip(budgets_of(results), ticks)])
-        ax.minorticks_off()
-        ax.set_xlabel('training TFLOP (log)')
-        ax.set_title(title, fontsize=10)
-        ax.grid(alpha=0.3, which='both')
-    axes[0].set_ylabel('top-1 (%), Fashion-MNIST test')
-    handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc='lower center', ncol=5, fontsize=8)
-    fig.suptitle('Equal-FLOP study at 1x / 3x / 10x the budget (1x = '
-                 f'{results.get("budget_flops", 0) / 1e12:.1f} TFLOP): seed '
-                 'means, bands min-max over seeds', fontsize=10)
-    fig.tight_layout(rect=(0, 0.12, 1, 0.95))
-    fig.savefig(path)
-    plt.close(fig)

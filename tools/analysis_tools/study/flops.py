@@ -1,5 +1,5 @@
 """Training FLOPs of one step of a pretraining config, the study's unit of
-budget (small_scale_study.py).
+budget (run.py small-scale).
 
 :func:`step_flops` builds the config's model, optimiser wrapper and train
 loader, takes one collated batch of the row's own pipeline and runs one real

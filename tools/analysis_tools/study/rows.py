@@ -1,6 +1,6 @@
-"""The rows of the equal-compute study (small_scale_study.py): one
-pretraining config per row, the knobs a row may turn, and the backbone config
-the evaluation loads the checkpoint into.
+"""The rows of the equal-compute study (run.py small-scale): one pretraining
+config per row and the edit that makes it (the knobs a row may turn:
+knobs.py).
 
 ViT rows share the ViT (width 128, depth 4, 4 heads, patch 4, 32 px), the data
 (60,000 Fashion-MNIST train images, no labels), the augmentation of
@@ -15,6 +15,7 @@ from collections import namedtuple
 
 from mmengine.config import Config
 
+from .knobs import KNOBS, RESNET_KNOBS, SYMMIM_KNOBS, apply_knobs, set_crop_min
 from .paths import REPO
 
 MASK_TOKEN_DEMO = osp.join(
@@ -23,29 +24,6 @@ SYMMIM_DEMO = osp.join(
     REPO, 'configs/symmim/symmim_vit-tiny-p4_1xb128-400i_fmnist.py')
 MIXMASK_DEMO = osp.join(
     REPO, 'configs/mixmask/mixmask-mocov2_resnet18-tiny_1xb128-400i_fmnist.py')
-
-# knob -> default; 'lr' multiplies the base lr. Tuning (--stage tune) turns
-# only 'lr' (LR_GRID); the others serve the diagnosis and the ResNet recipe.
-KNOBS = {
-    'lr': 1.0,
-    'w_con': 1.0,          # SymMIM's contrastive weight (0: MIM branch alone)
-    'norm_target': False,  # SymMIM: MAE's per-patch normalised target
-    'decoder_depth': 1,
-    'momentum': 0.01,      # EMA base momentum (1 - m)
-    'queue_len': 4096,     # MoCo v2 / MixMask
-    'crop_min': 0.35,      # RandomResizedCrop's smallest area fraction
-    'temperature': 0.2,    # MoCo v2 / MixMask InfoNCE temperature
-    'bn_splits': 1,        # ResNet BatchNorm groups (SplitBatchNorm if > 1)
-    'steps': 0,            # diagnosis only: fixed iterations (0: the budget's)
-    'mask_ratio': None,    # random-mask rows: masked share (None: the row's)
-}
-# the mask ratio a row has without the knob (the ratio axis: study_ratio.py)
-OWN_RATIO = {'mae': 0.75, 'symmim-random-0.5': 0.5, 'symmim-random-asym': 0.5}
-LR_GRID = (0.5, 1.0, 2.0)
-SYMMIM_KNOBS = ('lr', 'w_con', 'norm_target', 'decoder_depth', 'momentum',
-                'steps')
-RESNET_KNOBS = ('lr', 'momentum', 'queue_len', 'crop_min', 'temperature',
-                'bn_splits', 'steps')
 
 # family: 'vit', 'resnet' or 'pixels'; base: config file or None; edit:
 # function(cfg) -> None for what the row changes; knobs: the KNOBS it has;
@@ -145,7 +123,7 @@ def _resnet_start(cfg):
     m.update(queue_len=KNOBS['queue_len'], momentum=KNOBS['momentum'])
     m.head.temperature = KNOBS['temperature']
     m.backbone.norm_cfg = dict(type='BN')
-    _set_crop_min(cfg, KNOBS['crop_min'])
+    set_crop_min(cfg, KNOBS['crop_min'])
 
 
 def _mocov2(cfg):
@@ -205,77 +183,6 @@ def default_knobs(row: str) -> dict:
     return {k: KNOBS[k] for k in ROWS[row].knobs}
 
 
-def _set_crop_min(cfg, value: float) -> None:
-    """Every RandomResizedCrop of the train pipeline (inside MultiView too)
-    keeps ``value``..1 of the image area."""
-    def visit(ts):
-        for t in ts:
-            if t['type'] == 'RandomResizedCrop':
-                t['crop_ratio_range'] = (value, 1.)
-            for inner in t.get('transforms', []):
-                visit(inner if isinstance(inner, list) else [inner])
-    visit(cfg.train_dataloader.dataset.pipeline)
-
-
-def _set_mask_ratio(cfg, value: float) -> None:
-    """MAE's ``MAEViT.mask_ratio`` or the random online mask's
-    (``SimMIMMaskGenerator`` in the train pipeline)."""
-    if not isinstance(value, float) or not 0 < value < 1:
-        raise ValueError(f'knob mask_ratio must be a float in (0, 1), got '
-                         f'{value!r}')
-    if cfg.model.type == 'MAE':
-        cfg.model.backbone.mask_ratio = value
-        return
-    gens = [t for t in cfg.train_dataloader.dataset.pipeline
-            if t['type'] == 'SimMIMMaskGenerator']
-    if len(gens) != 1:
-        raise KeyError('knob mask_ratio needs MAE or one SimMIMMaskGenerator '
-                       'in the train pipeline')
-    gens[0]['mask_ratio'] = value
-
-
-def ratio_knobs(row: str, ratio: float) -> dict:
-    """The knob that sets ``row``'s mask ratio: none at the row's own ratio
-    (so the run is the one the study already holds)."""
-    if row not in OWN_RATIO:
-        raise KeyError(f'{row} has no mask ratio; rows with one: '
-                       f'{sorted(OWN_RATIO)}')
-    return {} if ratio == OWN_RATIO[row] else dict(mask_ratio=float(ratio))
-
-
-def apply_knobs(cfg, knobs: dict) -> None:
-    """Set a row's knobs in its config (unknown knobs are errors)."""
-    model = cfg.model
-    for name, value in knobs.items():
-        if name == 'lr':
-            cfg.optim_wrapper.optimizer.lr *= value
-        elif name == 'w_con':
-            model.con_loss_weight = value
-        elif name == 'norm_target':
-            model.norm_target = value
-        elif name == 'decoder_depth':
-            neck = model.get('mim_neck') or model.neck
-            neck.decoder_depth = value
-        elif name == 'momentum':
-            model['base_momentum' if 'base_momentum' in model
-                  else 'momentum'] = value
-        elif name == 'queue_len':
-            model.queue_len = value
-        elif name == 'temperature':
-            model.head.temperature = value
-        elif name == 'crop_min':
-            _set_crop_min(cfg, value)
-        elif name == 'bn_splits':  # one process normalising as N GPUs
-            model.backbone.norm_cfg = dict(type='SplitBatchNorm',
-                                           num_splits=value)
-        elif name == 'steps':  # the training loop's length: study_stages
-            pass
-        elif name == 'mask_ratio':
-            _set_mask_ratio(cfg, value)
-        else:
-            raise KeyError(f'unknown knob {name!r}; known: {sorted(KNOBS)}')
-
-
 def row_config(row: str, knobs: dict = None) -> Config:
     """The pretraining config of ``row`` with ``knobs`` applied (unset knobs
     keep the row's defaults); no evaluation hook (the study evaluates
@@ -296,120 +203,3 @@ def row_config(row: str, knobs: dict = None) -> Config:
                       if v != KNOBS[k]})
     cfg.custom_hooks = []
     return cfg
-
-
-def fit_schedule(cfg, iters: int) -> None:
-    """Linear warm-up over 10 % of ``iters`` (from 1e-3 of the lr up to the
-    full lr, reached at the warm-up's last step), then cosine to 0: one
-    schedule rule for every row, fitted to the iterations the budget
-    allows. (mmengine's LinearLR reaches its end factor only at ``end``,
-    hence ``end = warm + 1``: with ``end = warm`` a 1-step warm-up would
-    leave the lr at 1e-3 of its value for the whole run.)"""
-    warm = max(1, iters // 10)
-    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=iters)
-    cfg.param_scheduler = [
-        dict(type='LinearLR', start_factor=1e-3, by_epoch=False, begin=0,
-             end=warm + 1),
-        dict(type='CosineAnnealingLR', T_max=max(1, iters - warm - 1),
-             by_epoch=False, begin=warm + 1, end=max(iters, warm + 2)),
-    ]
-
-
-def eval_backbone(row: str) -> dict:
-    """The backbone config the checkpoint's ``backbone.*`` tensors are loaded
-    into: mmpretrain's plain ``VisionTransformer`` giving every token after
-    the final norm (``out_type='raw'``; the study reads the class token and
-    the mean of the patch tokens from it), or the ResNet itself (average-
-    pooled last stage)."""
-    spec = ROWS[row]
-    if spec.family == 'pixels':
-        return dict(type='RawPixels', channels=1)
-    cfg = row_config(row)
-    bb = cfg.model.backbone
-    if spec.family == 'resnet':
-        return dict(bb.to_dict())
-    return dict(type='VisionTransformer', arch=dict(bb.arch), img_size=32,
-                patch_size=4, out_type='raw', final_norm=True,
-                norm_cfg=dict(type='LN', eps=1e-6))
-
-
-# ------------------------------------------------------- knobs and choice
-def knob_tag(knobs: dict) -> str:
-    """``lr=2.0,w_con=0.5`` for the knobs off their defaults; 'default'."""
-    return ','.join(f'{k}={v}' for k, v in sorted(knobs.items())) or 'default'
-
-
-def clean(knobs: dict) -> dict:
-    """Knobs without those at their defaults (a run's identity)."""
-    return {k: v for k, v in sorted(knobs.items()) if v != KNOBS[k]}
-
-
-def recipe(results: dict, row: str) -> dict:
-    """The knobs a row starts from: ResNet rows the recipe --stage
-    resnet-recipe found (none before), other rows their defaults ({})."""
-    spec = ROWS[row]
-    if spec.family == 'resnet' and spec.train:
-        return dict(results.get('resnet_recipe', {}).get('knobs', {}))
-    return {}
-
-
-def lr_knobs(results: dict, row: str, mult: float) -> dict:
-    """The row's recipe with its lr multiplied by ``mult``."""
-    base = recipe(results, row)
-    return dict(base, lr=base.get('lr', 1.) * mult)
-
-
-def budget_of(run: dict) -> float:
-    """A run's budget as a multiple of the protocol's (runs of the first,
-    1x study have no ``budget`` field)."""
-    return run.get('budget', 1)
-
-
-def wall_hours(runs: list) -> float:
-    """Training plus evaluation wall hours of ``runs``, as measured (each
-    under the load of its time)."""
-    return sum(r.get('train_s', 0) + r.get('eval_s', 0) for r in runs) / 3600
-
-
-def find_run(results: dict, row: str, seed: int, knobs: dict, budget=1):
-    """The run of ``row`` at ``seed``, ``knobs`` (clean) and ``budget``
-    that ``results`` holds, or None."""
-    return next((r for r in results['runs'] if (
-        r['row'], r['seed'], r['knobs'], budget_of(r)) == (
-            row, seed, knobs, budget)), None)
-
-
-def tune_runs(results: dict, row: str) -> list:
-    """The row's --stage tune runs held in ``results``: seed 0, evaluated
-    on validation, at lr x0.5 / 1 / 2 of its recipe, in that order; none
-    for untrained rows and for ResNet rows before the recipe is found."""
-    spec = ROWS[row]
-    if not spec.train or (spec.family == 'resnet'
-                          and 'resnet_recipe' not in results):
-        return []
-    found = []
-    for m in LR_GRID:
-        knobs = clean(lr_knobs(results, row, m))
-        found += [r for r in results['runs']
-                  if (r['row'], r['seed'], r['knobs']) == (row, 0, knobs)
-                  and budget_of(r) == 1 and 'val' in r['evals']][:1]
-    return found
-
-
-def chosen_knobs(results: dict, row: str) -> dict:
-    """The row's recipe (ResNet rows) with the lr that won --stage tune on
-    the validation split; the recipe alone when not tuned; a row in
-    TUNED_AS takes the choice of the row it follows."""
-    row = TUNED_AS.get(row, row)
-    tried = tune_runs(results, row)
-    if not tried:
-        return recipe(results, row)
-    return max(tried, key=lambda r: tune_score(r['evals']['val'])
-               )['knobs']  # first of equals: the smallest lr
-
-
-def tune_score(val: dict) -> float:
-    """What --stage tune maximises, from a run's validation metrics: the
-    linear probe of the row's better readout (class token or mean of the
-    patch tokens)."""
-    return max(v for k, v in val.items() if k.startswith('linear'))

@@ -16,7 +16,7 @@ fine-tuning. Protocol and results: docs/small_scale_study.md.
 Budget. Every trained run gets the same training FLOPs: ``--budget-steps``
 (default 200) steps of ``symmim-visible`` (the symmetric SymMIM step: 200 of
 them are the FLOPs of the demo's 400 one-order steps), counted by
-``study_flops.step_flops`` (one real training step of the row's own config
+``flops.step_flops`` (one real training step of the row's own config
 under ``FlopCounterMode``); a row trains ``budget // its FLOPs per step``
 iterations, with one schedule rule (10 % warm-up, cosine). No timing enters
 it, so runs may go on a busy machine (niced) and resume after interruption.
@@ -30,9 +30,9 @@ scored by the validation fine-tune), ``resnet-recipe`` (a MoCo v2 recipe
 that beats the random ResNet), ``tune`` again (now the ResNet rows), then
 ``seeds`` (every row at its chosen lr, test split, seed by seed: all rows of
 seed 0 first, so a stopped study still holds one whole table), ``curves``
-(the same protocol at 3x and 10x the budget: study_curves.py), ``ratios``
+(the same protocol at 3x and 10x the budget: curves.py), ``ratios``
 (the mask-ratio axis of MAE and the random-mask SymMIM row at 1x, then
-each one's best and worst ratio at 3x: study_ratio.py). ``timing``
+each one's best and worst ratio at 3x: ratio.py). ``timing``
 measures s/iter per row, rows in turns (run it on an idle machine).
 A run is trained once and evaluated as the stages ask (its checkpoint stays
 in the work dir); the JSON is written atomically after every run. A run
@@ -51,6 +51,7 @@ import mmengine
 from . import paths
 from . import rows as sr
 from . import stages as st
+from .report import report_tables
 
 OUT = paths.STUDY_RESULTS
 STAGES = ('all', 'tune', 'diagnose', 'seeds', 'resnet-recipe', 'curves',
@@ -71,7 +72,7 @@ def parse_args(argv=None):
                    '(symmetric SymMIM; 200 = the demo\'s 400 steps)')
     p.add_argument('--budgets', nargs='+', type=float, default=[1., 3., 10.],
                    help='--stage curves: the budgets to run, as multiples of '
-                   '--budget-steps (study_curves.PLAN says which rows and '
+                   '--budget-steps (curves.PLAN says which rows and '
                    'seeds each has)')
     p.add_argument('--streams', type=int, default=1,
                    help='runs at once (--stage seeds / curves): N processes '
@@ -186,5 +187,5 @@ def main(argv=None):
             study.run_stage(stage)
     finally:
         lock.release()
-    print(st.report_tables(results, args.rows))
+    print(report_tables(results, args.rows))
     return results

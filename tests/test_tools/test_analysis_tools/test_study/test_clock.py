@@ -1,17 +1,13 @@
 """A study run's clock (tools/analysis_tools/study/clock.py): CPU seconds
 that count live loader workers, and where a resumed clock began. That the
 clock is carried across a resume is tested with the resume itself
-(test_curves.py)."""
+(test_training.py)."""
 import os
-import os.path as osp
 import resource
 import subprocess
 import sys
 import time
 
-from ....harness import REPO
-
-sys.path.insert(0, osp.join(REPO, 'tools/analysis_tools'))
 from study import clock as clk
 
 

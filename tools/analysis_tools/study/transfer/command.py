@@ -11,7 +11,7 @@ Protocol and results: docs/transfer_study.md.
         transfer --streams 2
     .venv/bin/python tools/analysis_tools/study/run.py transfer --stage plan
 
-Pretraining runs are the study's own (small_scale_study.py's rows, knobs
+Pretraining runs are the study's own (run.py small-scale's rows, knobs
 from its results file, same seeds, same FLOP budget rule), trained again
 here because checkpoints are not kept in the repo. Checkpoints, scenes and
 fine-tune work dirs live in ``--cache`` (default
@@ -30,6 +30,7 @@ import mmengine
 
 from .. import paths
 from . import stages as ts
+from .plan import PLAN, TASKS
 
 STUDY = paths.STUDY_RESULTS
 OUT = paths.TRANSFER_RESULTS
@@ -41,10 +42,10 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(prog='run.py transfer',
                                 description=__doc__.split('\n\n')[0])
     p.add_argument('--stage', default='all', choices=STAGES)
-    p.add_argument('--rows', nargs='+', default=list(ts.PLAN),
-                   choices=list(ts.PLAN))
-    p.add_argument('--tasks', nargs='+', default=list(ts.TASKS),
-                   choices=list(ts.TASKS))
+    p.add_argument('--rows', nargs='+', default=list(PLAN),
+                   choices=list(PLAN))
+    p.add_argument('--tasks', nargs='+', default=list(TASKS),
+                   choices=list(TASKS))
     p.add_argument('--seeds', nargs='+', type=int, default=[0, 1, 2])
     p.add_argument('--budget', type=float, default=3.,
                    help='pretraining FLOPs, as a multiple of the study\'s '

@@ -1,4 +1,4 @@
-"""One fine-tune of the transfer study (transfer_study.py): a scene config
+"""One fine-tune of the transfer study (run.py transfer): a scene config
 trained from a pretraining checkpoint (or from its random init) for the
 study's iterations, then scored on the test scenes. Runs in its own process;
 resumes from its work dir's last checkpoint when an attempt was cut."""

@@ -1,12 +1,12 @@
-"""Tables and figure of the transfer study (transfer_study.py ``--stage
+"""Tables and figure of the transfer study (run.py transfer ``--stage
 report``): markdown between the ``<!-- study:begin -->`` / ``<!-- study:end
 -->`` markers of docs/transfer_study.md, and docs/transfer_study.png."""
 import os.path as osp
 import statistics
 
 from .. import paths
-from ..report import cell, fill_block
-from .stages import PLAN
+from ..tables import cell, fill_block
+from .plan import PLAN
 
 DOC = osp.join(paths.REPO, 'docs/transfer_study.md')
 FIGURE = osp.join(paths.REPO, 'docs/transfer_study.png')
