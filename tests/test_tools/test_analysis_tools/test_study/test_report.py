@@ -13,6 +13,8 @@ from study import rows as sr
 from study import tables as tb
 from ....harness import REPO
 
+RESULTS = osp.join(REPO, 'docs/small_scale_study_flops.json')
+
 
 def test_report_fills_the_marked_block_and_draws_the_figure(tmp_path):
     runs = [dict(row='mae', seed=s, knobs={}, iters=913,
@@ -85,9 +87,6 @@ def test_timing_table_reads_the_runs_at_equal_wall_clock():
     assert '| mae | 12.0 | 900 | 0.150 | 80 | 135 | 667 |' in table
     del res['timing']['symmim-visible']  # no reference row: no table
     assert rep.timing_table(res) == []
-
-
-RESULTS = osp.join(REPO, 'docs/small_scale_study_flops.json')
 
 
 def test_report_regenerates_the_page(tmp_path):

@@ -160,6 +160,7 @@ class TransferStudy:
         small = ['--train', '16', '--val', '8', '--test', '8']
         mfs.main(['--out', root] + (small if self.args.smoke else []))
 
+
 def run_job(job: dict, args) -> dict:
     """One job in this process."""
     import torch
@@ -179,7 +180,6 @@ def pretrain(job: dict, args) -> dict:
     """The study's training of a row (training.train: same config,
     knobs, seed and FLOP rule), its checkpoint kept in the cache."""
     from mmengine.registry import init_default_scope
-
     init_default_scope('mmpretrain')
     ns = Namespace(smoke=args.smoke, budget_s=None,
                    work_dir=osp.join(args.cache, 'pretrain'))
