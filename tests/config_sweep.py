@@ -55,8 +55,8 @@ NOT_TRAINED_HERE = {
     # each for 2 iterations from a checkpoint it has just written and tests
     # it on 8 scenes
     **{f'configs/{algo}/benchmarks/{name}_fmnist-scenes.py':
-       'scene transfer: tests/test_tools/test_analysis_tools/'
-       'test_transfer_study.py'
+       'scene transfer: tests/test_tools/test_analysis_tools/test_study/'
+       'test_transfer/test_command.py'
        for algo, name in (
            ('symmim', 'mask-rcnn_vit-tiny-p4_simple-fpn_1xb8-800i'),
            ('symmim', 'upernet_vit-tiny-p4_1xb8-800i'),

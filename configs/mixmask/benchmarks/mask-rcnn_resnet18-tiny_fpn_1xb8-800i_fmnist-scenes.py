@@ -2,7 +2,7 @@
 # shipped COCO config (mask-rcnn_resnet50_fpn_8xb2-1x_coco.py, mmdet's
 # self-supervised protocol: BatchNorm trained in backbone and FPN, no frozen
 # stage) at tiny size, for the dense-transfer study
-# (tools/analysis_tools/transfer_study.py) on 2 CPU cores. What changes:
+# (tools/analysis_tools/study/run.py transfer) on 2 CPU cores. What changes:
 #  * size: the MixMask demo's CIFAR-stem ResNet-18 with 16 base channels
 #    (stages at strides 1 / 2 / 4 / 8, 16-128 channels), 64 px input; the
 #    FPN from its last two stages plus a max-pooled level (strides 4 / 8 /

@@ -1,7 +1,7 @@
 # UperNet on Fashion-MNIST scenes with the CPU demo's ResNet: the shipped
 # ADE20K config (upernet_resnet50_8xb2-160k_ade20k-512x512.py: BatchNorm
 # trained, no frozen stage) at tiny size, for the dense-transfer study
-# (tools/analysis_tools/transfer_study.py) on 2 CPU cores. What changes:
+# (tools/analysis_tools/study/run.py transfer) on 2 CPU cores. What changes:
 #  * size: the MixMask demo's CIFAR-stem ResNet-18 with 16 base channels
 #    (stages at strides 1 / 2 / 4 / 8, 16-128 channels; R50's are 4-32),
 #    64 px input, UperNet 64 channels, auxiliary FCN 32 on the third stage;

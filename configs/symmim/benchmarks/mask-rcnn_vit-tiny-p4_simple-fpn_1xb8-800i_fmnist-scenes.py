@@ -1,7 +1,7 @@
 # Mask R-CNN (ViTDet style) on Fashion-MNIST scenes with the CPU demo's ViT:
 # the shipped COCO config (mask-rcnn_vit-base-p16_simple-fpn_..._coco.py)
-# at tiny size, so the dense-transfer study (tools/analysis_tools/
-# transfer_study.py) runs it on 2 CPU cores. What changes, and only that:
+# at tiny size, so the dense-transfer study (tools/analysis_tools/study/
+# run.py transfer) runs it on 2 CPU cores. What changes, and only that:
 #  * size: ViT width 128, depth 4, 4 heads, patch 4 (the demo's), 64 px
 #    input (16x16 tokens; the 32-px pretraining position embedding is
 #    resized 8x8 -> 16x16 on load); the simple pyramid from the stride-4

@@ -1,7 +1,7 @@
 # UperNet on Fashion-MNIST scenes with the CPU demo's ViT: the shipped
 # ADE20K config (upernet_vit-base-p16_8xb2-amp-160k_ade20k-512x512.py) at
-# tiny size, for the dense-transfer study (tools/analysis_tools/
-# transfer_study.py) on 2 CPU cores. What changes, and only that:
+# tiny size, for the dense-transfer study (tools/analysis_tools/study/
+# run.py transfer) on 2 CPU cores. What changes, and only that:
 #  * size: ViT width 128, depth 4, 4 heads, patch 4 (the demo's), 64 px
 #    input (the 32-px pretraining position embedding resized 8x8 -> 16x16
 #    on load), features of all 4 blocks rescaled x2 / x1 / x0.5 / x0.25

@@ -15,25 +15,24 @@ diagnosis in docs/transfer_study.md was run, for example::
 
     CONFIG=configs/symmim/benchmarks/mask-rcnn_vit-tiny-p4_simple-fpn_\\
 1xb8-800i_fmnist-scenes.py
-    .venv/bin/python tools/analysis_tools/transfer_probe.py $CONFIG \\
+    .venv/bin/python tools/analysis_tools/study/run.py probe $CONFIG \\
         --scenes ~/.cache/mmsymmim/transfer_study/scenes --iters 200 \\
         --cfg-options model.backbone.global_attn_indices="(0,1,2,3)"
 """
 import argparse
-import os
 import os.path as osp
-import sys
 import tempfile
 
 import torch
 from mmengine.config import DictAction
 
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-import transfer_finetune as tf
+from .. import paths
+from . import finetune as tf
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p = argparse.ArgumentParser(prog='run.py probe',
+                                description=__doc__.split('\n')[0])
     p.add_argument('config')
     p.add_argument('--scenes', required=True,
                    help='make_fmnist_scenes.py output (train and val)')
@@ -85,7 +84,7 @@ def main(argv=None):
     torch.set_num_threads(args.threads)
     from mmengine.runner import Runner
     work = args.work_dir or tempfile.mkdtemp(prefix='transfer_probe_')
-    job = dict(config=osp.relpath(osp.abspath(args.config), tf.sr.REPO),
+    job = dict(config=osp.relpath(osp.abspath(args.config), paths.REPO),
                iters=args.iters, seed=args.seed)
     cfg = tf.scene_config(job, osp.abspath(args.scenes), work,
                           args.checkpoint and osp.abspath(args.checkpoint))
@@ -115,8 +114,3 @@ def main(argv=None):
           f'gt_box_acc={acc:.1f} loss={tail:.3f} (first 50: {head:.3f})',
           flush=True)
     return acc
-
-
-if __name__ == '__main__':
-    os.environ.setdefault('OMP_NUM_THREADS', '1')
-    main()

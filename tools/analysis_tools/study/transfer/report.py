@@ -1,15 +1,15 @@
-"""Tables and figure of the transfer study (transfer_study.py ``--stage
+"""Tables and figure of the transfer study (run.py transfer ``--stage
 report``): markdown between the ``<!-- study:begin -->`` / ``<!-- study:end
 -->`` markers of docs/transfer_study.md, and docs/transfer_study.png."""
 import os.path as osp
 import statistics
 
-import study_rows as sr
-from study_report import cell, fill_block
-from transfer_stages import PLAN
+from .. import paths
+from ..tables import cell, fill_block
+from .plan import PLAN
 
-DOC = osp.join(sr.REPO, 'docs/transfer_study.md')
-FIGURE = osp.join(sr.REPO, 'docs/transfer_study.png')
+DOC = osp.join(paths.REPO, 'docs/transfer_study.md')
+FIGURE = osp.join(paths.REPO, 'docs/transfer_study.png')
 # (task, metric key, label)
 METRICS = (('det', 'coco/bbox_mAP', 'box AP'),
            ('det', 'coco/segm_mAP', 'mask AP'),

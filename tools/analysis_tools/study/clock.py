@@ -1,4 +1,4 @@
-"""A study run's clock (study_stages.py): wall and CPU seconds of training,
+"""A study run's clock (training.py): wall and CPU seconds of training,
 summed over the attempts of a run that resumes from its checkpoints. CPU
 seconds count the process and its data loader workers, so they do not
 depend on what else the machine runs; wall seconds do."""

@@ -1,67 +1,26 @@
-"""Tables and figure of the equal-compute study (small_scale_study.py):
-markdown for docs/small_scale_study.md (between its ``<!-- study:begin -->``
-and ``<!-- study:end -->`` markers) and docs/small_scale_study.png."""
+"""Tables and figure of the equal-compute study (run.py small-scale
+``--stage report``): markdown for docs/small_scale_study.md (between its
+``<!-- study:begin -->`` and ``<!-- study:end -->`` markers) and
+docs/small_scale_study.png; the budget curves' page (curves_report.py) and
+the mask-ratio axis' (ratio.py) with them."""
 import os.path as osp
 import statistics
 
-import study_rows as sr
+from . import curves as sc
+from . import curves_report as cr
+from . import ratio as sra
+from . import rows as sr
+from .choice import budget_of, tune_runs, wall_hours
+from .knobs import knob_tag
+from .paths import REPO
+from .tables import fill_block, first_readout, main_runs, readout, seeded_cells
 
-DOC = osp.join(sr.REPO, 'docs/small_scale_study.md')
-FIGURE = osp.join(sr.REPO, 'docs/small_scale_study.png')
-CURVES = osp.join(sr.REPO, 'docs/small_scale_study_curves.png')
-CURVES_DOC = osp.join(sr.REPO, 'docs/budget_curves.md')
-RATIO_DOC = osp.join(sr.REPO, 'docs/mask_ratio.md')
-RATIO_FIGURE = osp.join(sr.REPO, 'docs/mask_ratio.png')
-BEGIN, END = '<!-- study:begin -->', '<!-- study:end -->'
-
-
-def cell(values) -> str:
-    """``mean ± sample std (v1, v2, ...)``; the value alone for one seed;
-    '' for none."""
-    values = [v for v in values if v is not None]
-    if not values:
-        return ''
-    if len(values) == 1:
-        return f'{values[0]:.2f}'
-    std = statistics.stdev(values)
-    return (f'{statistics.mean(values):.2f} ± {std:.2f} ('
-            + ', '.join(f'{v:.2f}' for v in values) + ')')
-
-
-def _first(ev: dict, key: str):
-    """``key`` of the row's first readout: ``knn_cls`` falls back to
-    ``knn_pool`` / ``knn_pixels`` for rows without tokens."""
-    if key in ev:
-        return ev[key]
-    if key.endswith('_cls'):
-        base = key[:-len('cls')]
-        return next((v for k, v in ev.items() if k.startswith(base)
-                     and k.rsplit('_', 1)[1] in ('pool', 'pixels')), None)
-    return None
-
-
-def seeded_cells(runs: list, keys) -> str:
-    """One table row's test-split cells: a :func:`cell` per metric key,
-    then the seeds run."""
-    ev = [r['evals']['test'] for r in runs]
-    return ' | '.join([cell([_first(e, k) for e in ev]) for k in keys]
-                      + [','.join(str(r['seed']) for r in runs)])
-
-
-def main_runs(results, row):
-    """The row's 1x test-split runs at its most-seeded knobs (never the
-    off-budget step-count runs, the mask-ratio axis' runs, nor the curves'
-    other budgets)."""
-    runs = [r for r in results['runs'] if r['row'] == row
-            and 'test' in r['evals'] and not r['knobs'].get('steps')
-            and 'mask_ratio' not in r['knobs'] and sr.budget_of(r) == 1]
-    if not runs:
-        return []
-    counts = {}
-    for r in runs:
-        counts.setdefault(sr.knob_tag(r['knobs']), []).append(r)
-    best = max(counts.values(), key=len)
-    return sorted(best, key=lambda r: r['seed'])
+DOC = osp.join(REPO, 'docs/small_scale_study.md')
+FIGURE = osp.join(REPO, 'docs/small_scale_study.png')
+CURVES = osp.join(REPO, 'docs/small_scale_study_curves.png')
+CURVES_DOC = osp.join(REPO, 'docs/budget_curves.md')
+RATIO_DOC = osp.join(REPO, 'docs/mask_ratio.md')
+RATIO_FIGURE = osp.join(REPO, 'docs/mask_ratio.png')
 
 
 # the rows an equal-steps group answers to: the peer whose iterations it
@@ -114,9 +73,9 @@ def recipe_table(results: dict) -> list:
         v = r['evals']['val']
         mark = ' (chosen)' if r['row'] == 'mocov2' and r['knobs'] == chosen \
             else ''
-        lines.append(f'| {r["row"]}{mark} | {sr.knob_tag(r["knobs"])} | '
-                     f'{r.get("iters", 0)} | {_first(v, "knn_cls")} | '
-                     f'{_first(v, "linear_cls")} |')
+        lines.append(f'| {r["row"]}{mark} | {knob_tag(r["knobs"])} | '
+                     f'{r.get("iters", 0)} | {first_readout(v, "knn_cls")} | '
+                     f'{first_readout(v, "linear_cls")} |')
     return lines
 
 
@@ -132,20 +91,20 @@ def report_tables(results: dict, rows) -> str:
             gflop = rs[0].get('flops_per_step', 0) / 1e9
             lines.append(
                 f'| {row} | {sr.ENCODER[sr.ROWS[row].family]} | '
-                f'{sr.knob_tag(rs[0]["knobs"])} | {rs[0]["iters"]} | '
+                f'{knob_tag(rs[0]["knobs"])} | {rs[0]["iters"]} | '
                 f'{gflop:.1f} | ' + seeded_cells(
                     rs, ('knn_cls', 'knn_mean', 'linear_cls', 'linear_mean',
                          'finetune')) + ' |')
-    tune = [r for row in rows for r in sr.tune_runs(results, row)]
+    tune = [r for row in rows for r in tune_runs(results, row)]
     if tune:
         lines += ['', '| tuning (seed 0, validation) | knobs | iters | '
                   'k-NN cls | k-NN mean | linear cls | linear mean |',
                   '|---|---|---|---|---|---|---|']
         for r in tune:
             v = r['evals']['val']
-            lines.append(f'| {r["row"]} | {sr.knob_tag(r["knobs"])} | '
+            lines.append(f'| {r["row"]} | {knob_tag(r["knobs"])} | '
                          f'{r["iters"]} | ' + ' | '.join(
-                             str(_first(v, k) or '') for k in
+                             str(first_readout(v, k) or '') for k in
                              ('knn_cls', 'knn_mean', 'linear_cls',
                               'linear_mean')) + ' |')
     lines += recipe_table(results)
@@ -159,16 +118,16 @@ def report_tables(results: dict, rows) -> str:
         for r in diag:
             v, e = r['evals'].get('val', {}), r['evals']
             lines.append(
-                f'| {r["row"]} | {sr.knob_tag(r["knobs"])} | {r["iters"]} | '
-                f'{_first(v, "knn_cls") or ""} | '
-                f'{_first(v, "linear_cls") or ""} | '
+                f'| {r["row"]} | {knob_tag(r["knobs"])} | {r["iters"]} | '
+                f'{first_readout(v, "knn_cls") or ""} | '
+                f'{first_readout(v, "linear_cls") or ""} | '
                 f'{e.get("val_ft", {}).get("finetune", "")} | '
                 f'{e.get("val_ft_mean", {}).get("finetune", "")} |')
-    runs = [r for r in results['runs'] if sr.budget_of(r) == 1]
+    runs = [r for r in results['runs'] if budget_of(r) == 1]
     if runs:  # the budget curves' runs: their own cost table
         lines += ['', f'{len(runs)} runs at 1x, '
                   f'{sum(r.get("iters", 0) for r in runs)} training '
-                  f'iterations, {sr.wall_hours(runs):.2f} h of training and '
+                  f'iterations, {wall_hours(runs):.2f} h of training and '
                   'evaluation as measured (each run under the load of its '
                   'time; the other '
                   'budgets: docs/budget_curves.md).']
@@ -202,16 +161,6 @@ def timing_table(results: dict, rows=None) -> list:
     return lines
 
 
-def readout(runs: list) -> str:
-    """'mean' if the row's seed-0 run read better from the mean of the
-    patch tokens than from the class token on the validation linear probe
-    (chosen on validation, never on test); else 'cls'."""
-    val = next((r['evals']['val'] for r in runs if r['seed'] == 0
-                and 'val' in r['evals']), {})
-    return 'mean' if val.get('linear_mean', -1) > val.get('linear_cls', 0) \
-        else 'cls'
-
-
 def figure(results: dict, rows, path: str = FIGURE) -> None:
     """Bars: each row's k-NN, linear (its better readout, chosen on
     validation) and 1 % fine-tune top-1 on the test split, mean over seeds,
@@ -227,7 +176,7 @@ def figure(results: dict, rows, path: str = FIGURE) -> None:
     reads = {row: readout(rs) for row, rs in main}
 
     def value(ev, key, row):
-        return ev[key] if key == 'finetune' else _first(
+        return ev[key] if key == 'finetune' else first_readout(
             ev, f'{key}_{reads[row]}')
     fig, ax = plt.subplots(figsize=(max(6, 1.1 * len(main)), 4), dpi=120)
     width = 0.27
@@ -267,8 +216,6 @@ def write_report(results: dict, rows, doc: str = DOC,
     """Replace the docs' marked blocks with the tables (the 1x study's;
     the budget curves' once runs past 1x exist; the mask-ratio axis' once
     it has a run); draw the figures."""
-    import study_curves as sc
-    import study_ratio as sra
     if any('mask_ratio' in r['knobs'] for r in results['runs']):
         fill_block(ratio_doc, '\n'.join(
             sra.ratio_table(results) + [''] + sra.search_table(results)
@@ -279,19 +226,7 @@ def write_report(results: dict, rows, doc: str = DOC,
         figure(results, rows, figure_path)
     if len(sc.budgets_of(results)) > 1:
         fill_block(curves_doc, '\n'.join(
-            sc.curves_table(results)[1:] + sc.gap_table(results)
+            cr.curves_table(results)[1:] + cr.gap_table(results)
             + ['', sc.plan_line(results)]
-            + sc.cost_table(results)))
-        sc.curves_figure(results, curves_path)
-
-
-def fill_block(doc: str, body: str) -> None:
-    """Replace what stands between the doc's markers with ``body``."""
-    with open(doc) as f:
-        text = f.read()
-    if BEGIN not in text or END not in text:
-        raise ValueError(f'{doc} lacks the {BEGIN} / {END} markers')
-    head, rest = text.split(BEGIN, 1)
-    tail = rest.split(END, 1)[1]
-    with open(doc, 'w') as f:
-        f.write(head + BEGIN + '\n' + body + '\n' + END + tail)
+            + cr.cost_table(results)))
+        cr.curves_figure(results, curves_path)

@@ -1,49 +1,19 @@
-"""The transfer study's runs (transfer_study.py): which checkpoints are
+"""The transfer study's runs (run.py transfer): which checkpoints are
 pretrained, which fine-tunes each gets, and one job of either kind."""
 import os.path as osp
 import sys
 import threading
 from argparse import Namespace
-from collections import namedtuple
 from concurrent.futures import ThreadPoolExecutor, as_completed
 
 import mmengine
 
-import study_rows as sr
-
-sys.path.insert(0, osp.join(sr.REPO, 'tools/dataset_converters'))
-
-# row of small_scale_study.py -> label, encoder family, the seeds it runs
-Plan = namedtuple('Plan', 'label family seeds')
-PLAN = {
-    'symmim-asymmetric': Plan('SymMIM default', 'vit', (0, 1, 2)),
-    'mae': Plan('MAE', 'vit', (0, 1, 2)),
-    'random-init': Plan('random init (ViT)', 'vit', (0, 1, 2)),
-    'mixmask-mocov2': Plan('MixMask-MoCo v2', 'resnet', (0, 1, 2)),
-    'mocov2': Plan('MoCo v2', 'resnet', (0, 1, 2)),
-    'random-init-resnet': Plan('random init (ResNet)', 'resnet', (0, 1, 2)),
-    'symmim-random-asym': Plan('SymMIM, random 50 % mask', 'vit', (0, )),
-    'mocov3': Plan('MoCo v3', 'vit', (0, )),
-}
-# task -> scene config per encoder family
-TASKS = {
-    'det': {
-        'vit': 'configs/symmim/benchmarks/'
-        'mask-rcnn_vit-tiny-p4_simple-fpn_1xb8-800i_fmnist-scenes.py',
-        'resnet': 'configs/mixmask/benchmarks/'
-        'mask-rcnn_resnet18-tiny_fpn_1xb8-800i_fmnist-scenes.py',
-    },
-    'seg': {
-        'vit': 'configs/symmim/benchmarks/'
-        'upernet_vit-tiny-p4_1xb8-800i_fmnist-scenes.py',
-        'resnet': 'configs/mixmask/benchmarks/'
-        'upernet_resnet18-tiny_1xb8-800i_fmnist-scenes.py',
-    },
-}
-
-
-def pretrained(row: str) -> bool:
-    return sr.ROWS[row].train
+from .. import paths, training
+from ..choice import chosen_knobs
+from ..knobs import clean, knob_tag
+from . import report as tr
+from .finetune import finetune
+from .plan import PLAN, TASKS, pretrained
 
 
 class TransferStudy:
@@ -95,12 +65,12 @@ class TransferStudy:
 
     def knobs(self, row: str) -> dict:
         """The row's knobs as the equal-FLOP study chose them."""
-        return sr.clean(sr.chosen_knobs(self.study, row))
+        return clean(chosen_knobs(self.study, row))
 
     def pretrain_tag(self, row: str, seed: int) -> str:
         """The study's name for the run (its work dir in the cache)."""
         return (f'{row}_s{seed}_'
-                + sr.knob_tag(self.knobs(row)).replace(',', '_')
+                + knob_tag(self.knobs(row)).replace(',', '_')
                 + f'_x{self.args.budget:g}')
 
     def find(self, where: str, tag: str):
@@ -170,7 +140,6 @@ class TransferStudy:
         if stage in ('all', 'scenes'):
             self.stage_scenes()
         if stage == 'report':
-            import transfer_report as tr
             tr.write_report(self.results)
         elif stage != 'plan' and stage != 'scenes':
             want_pre = stage in ('all', 'pretrain')
@@ -186,9 +155,11 @@ class TransferStudy:
         root = osp.join(self.args.cache, 'scenes')
         if osp.isfile(osp.join(root, 'meta.json')):
             return
+        sys.path.insert(0, osp.join(paths.REPO, 'tools/dataset_converters'))
         import make_fmnist_scenes as mfs
         small = ['--train', '16', '--val', '8', '--test', '8']
         mfs.main(['--out', root] + (small if self.args.smoke else []))
+
 
 def run_job(job: dict, args) -> dict:
     """One job in this process."""
@@ -200,21 +171,18 @@ def run_job(job: dict, args) -> dict:
     if job['kind'] == 'pretrain':
         return pretrain(job, args)
     if job['kind'] == 'finetune':
-        from transfer_finetune import finetune
         return finetune(job, args)
     raise ValueError(f"job kind {job['kind']!r} not in ('pretrain', "
                      "'finetune')")
 
 
 def pretrain(job: dict, args) -> dict:
-    """The study's training of a row (study_stages.train: same config,
+    """The study's training of a row (training.train: same config,
     knobs, seed and FLOP rule), its checkpoint kept in the cache."""
     from mmengine.registry import init_default_scope
-
-    import study_stages as st
     init_default_scope('mmpretrain')
     ns = Namespace(smoke=args.smoke, budget_s=None,
                    work_dir=osp.join(args.cache, 'pretrain'))
-    rec = st.train(job, ns)
+    rec = training.train(job, ns)
     rec['checkpoint'] = osp.relpath(rec['checkpoint'], args.cache)
     return dict(job, **rec)

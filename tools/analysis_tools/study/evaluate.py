@@ -1,4 +1,4 @@
-"""Evaluation of one study run (small_scale_study.py): frozen readouts
+"""Evaluation of one study run (run.py small-scale): frozen readouts
 (weighted k-NN and linear probe) and 1 %-label fine-tuning.
 
 Splits of Fashion-MNIST (``n`` = ``--bank``, 20,000 by default):
@@ -19,7 +19,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-import study_rows as sr
+from . import rows as sr
 
 NUM_CLASSES = 10
 VAL = (50000, 60000)
@@ -68,6 +68,24 @@ READOUTS = {'vit': ('cls', 'mean'), 'resnet': ('pool', ),
             'pixels': ('pixels', )}
 
 
+def eval_backbone(row: str) -> dict:
+    """The backbone config the checkpoint's ``backbone.*`` tensors are loaded
+    into: mmpretrain's plain ``VisionTransformer`` giving every token after
+    the final norm (``out_type='raw'``; the study reads the class token and
+    the mean of the patch tokens from it), or the ResNet itself (average-
+    pooled last stage)."""
+    spec = sr.ROWS[row]
+    if spec.family == 'pixels':
+        return dict(type='RawPixels', channels=1)
+    cfg = sr.row_config(row)
+    bb = cfg.model.backbone
+    if spec.family == 'resnet':
+        return dict(bb.to_dict())
+    return dict(type='VisionTransformer', arch=dict(bb.arch), img_size=32,
+                patch_size=4, out_type='raw', final_norm=True,
+                norm_cfg=dict(type='LN', eps=1e-6))
+
+
 def backbone(job: dict, work_dir: str) -> nn.Module:
     """The frozen encoder of a job: its trained checkpoint, or the seeded
     initialisation of its family (untrained rows)."""
@@ -77,7 +95,7 @@ def backbone(job: dict, work_dir: str) -> nn.Module:
     if row.family == 'pixels':
         return RawPixels(channels=1)
     if row.train:
-        return load_backbone(sr.eval_backbone(job['row']), job['checkpoint'])
+        return load_backbone(eval_backbone(job['row']), job['checkpoint'])
     torch.manual_seed(job['seed'])  # the pretraining init of the family
     init = MODELS.build(sr.row_config(job['row']).model.backbone)
     init.init_weights()
@@ -85,7 +103,7 @@ def backbone(job: dict, work_dir: str) -> nn.Module:
     mmengine.mkdir_or_exist(osp.dirname(path))
     torch.save(dict(state_dict={'backbone.' + k: v
                                 for k, v in init.state_dict().items()}), path)
-    return load_backbone(sr.eval_backbone(job['row']), path)
+    return load_backbone(eval_backbone(job['row']), path)
 
 
 @torch.no_grad()

@@ -7,11 +7,11 @@ make_fmnist_scenes.py) with the shipped downstream configs at tiny size
 (mmdet's CocoMetric) and mIoU (mmseg's IoUMetric) on the test scenes.
 Protocol and results: docs/transfer_study.md.
 
-    nice -n 10 .venv/bin/python tools/analysis_tools/transfer_study.py \
-        --streams 2
-    .venv/bin/python tools/analysis_tools/transfer_study.py --stage plan
+    nice -n 10 .venv/bin/python tools/analysis_tools/study/run.py \
+        transfer --streams 2
+    .venv/bin/python tools/analysis_tools/study/run.py transfer --stage plan
 
-Pretraining runs are the study's own (small_scale_study.py's rows, knobs
+Pretraining runs are the study's own (run.py small-scale's rows, knobs
 from its results file, same seeds, same FLOP budget rule), trained again
 here because checkpoints are not kept in the repo. Checkpoints, scenes and
 fine-tune work dirs live in ``--cache`` (default
@@ -28,23 +28,24 @@ import sys
 
 import mmengine
 
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-import study_rows as sr
-import transfer_stages as ts
+from .. import paths
+from . import stages as ts
+from .plan import PLAN, TASKS
 
-STUDY = osp.join(sr.REPO, 'docs/small_scale_study_flops.json')
-OUT = osp.join(sr.REPO, 'docs/transfer_study.json')
-CACHE = osp.join(osp.expanduser('~'), '.cache/mmsymmim/transfer_study')
+STUDY = paths.STUDY_RESULTS
+OUT = paths.TRANSFER_RESULTS
+CACHE = paths.TRANSFER_CACHE
 STAGES = ('all', 'plan', 'scenes', 'pretrain', 'finetune', 'report')
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    p = argparse.ArgumentParser(prog='run.py transfer',
+                                description=__doc__.split('\n\n')[0])
     p.add_argument('--stage', default='all', choices=STAGES)
-    p.add_argument('--rows', nargs='+', default=list(ts.PLAN),
-                   choices=list(ts.PLAN))
-    p.add_argument('--tasks', nargs='+', default=list(ts.TASKS),
-                   choices=list(ts.TASKS))
+    p.add_argument('--rows', nargs='+', default=list(PLAN),
+                   choices=list(PLAN))
+    p.add_argument('--tasks', nargs='+', default=list(TASKS),
+                   choices=list(TASKS))
     p.add_argument('--seeds', nargs='+', type=int, default=[0, 1, 2])
     p.add_argument('--budget', type=float, default=3.,
                    help='pretraining FLOPs, as a multiple of the study\'s '
@@ -89,7 +90,7 @@ def spawn(job: dict, args) -> dict:
     """One run in a fresh process (niced with --streams > 1)."""
     path = osp.join(args.cache, 'jobs', job['tag'] + '.json')
     mmengine.mkdir_or_exist(osp.dirname(path))
-    cmd = [sys.executable, osp.abspath(__file__), '--job', json.dumps(job),
+    cmd = [sys.executable, paths.RUN, 'transfer', '--job', json.dumps(job),
            '--job-out', path, '--cache', args.cache, '--study', args.study,
            '--results', args.results, f'--threads={args.threads}',
            f'--budget={args.budget}', f'--iters={args.iters}'] + (
@@ -97,7 +98,7 @@ def spawn(job: dict, args) -> dict:
     niced = (lambda: os.setpriority(
         os.PRIO_PROCESS, 0, max(args.nice, os.getpriority(os.PRIO_PROCESS, 0)))
     ) if args.streams > 1 else None
-    proc = subprocess.run(cmd, cwd=sr.REPO, capture_output=True, text=True,
+    proc = subprocess.run(cmd, cwd=paths.REPO, capture_output=True, text=True,
                           preexec_fn=niced)
     if proc.returncode:
         raise RuntimeError(f'{job["tag"]} failed:\n{proc.stderr[-3000:]}')
@@ -130,7 +131,3 @@ def main(argv=None):
         lock.release()
     print(study.plan_line())
     return study.results
-
-
-if __name__ == '__main__':
-    main()

@@ -1,11 +1,9 @@
-"""The study's runs (small_scale_study.py): one job trains a row for the
-FLOP budget (or the wall-clock one) and evaluates it; :class:`Study` asks for
-the jobs each stage needs and skips what the results file holds."""
-import copy
-import gc
+"""The equal-compute study's stages (run.py small-scale): :class:`Study`
+asks for the jobs each stage needs and skips what the results file holds;
+:func:`run_job` is one job (training if needed, then evaluation), run in a
+process of its own."""
 import os
 import os.path as osp
-import shutil
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -13,11 +11,16 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 import mmengine
 import torch
 
-import study_eval as se
-import study_flops as sf
-import study_rows as sr
-from study_clock import RunClock, cpu_seconds, resumed_at
-from study_report import report_tables  # noqa: F401  (re-exported)
+from . import curves as sc
+from . import evaluate as se
+from . import flops as sf
+from . import ratio as sra
+from . import rows as sr
+from .choice import chosen_knobs, find_run, lr_knobs
+from .clock import cpu_seconds
+from .knobs import LR_GRID, clean, knob_tag
+from .report import write_report
+from .training import train, train_config
 
 DIAGNOSIS = (  # (name, row, knobs added to the row's chosen lr, evaluation)
     ('default, class token', 'symmim-visible', {}, 'val_ft'),
@@ -42,91 +45,6 @@ RECIPE_GRID = (('bn_splits', (8, )), ('lr', (0.25, 0.5, 2.0)),
                ('queue_len', (1024, 16384)),
                ('momentum', (0.004, 0.05)), ('crop_min', (0.2, 0.6)),
                ('temperature', (0.1, 0.5)))
-
-
-clean = sr.clean  # a run's identity: knobs off their defaults
-
-
-def train_config(row: str, knobs: dict, seed: int, smoke: bool):
-    cfg = sr.row_config(row, knobs)
-    cfg.randomness = dict(seed=seed)
-    if smoke:
-        cfg.train_dataloader.update(batch_size=16, num_workers=0,
-                                    persistent_workers=False)
-        cfg.train_dataloader.dataset.indices = 2000
-        if 'queue_len' in cfg.model:
-            cfg.model.queue_len = 64
-    return cfg
-
-
-# a run writes a checkpoint every CKPT_EVERY iterations (one kept) and, when
-# interrupted, resumes from it (mmengine's resume: model, EMA, optimiser,
-# schedule, data order): a 10x run outlives the session that started it
-CKPT_EVERY = 200
-
-
-def _train(cfg, work_dir: str, name: str, iters: int) -> dict:
-    """Train ``iters`` iterations, resuming from the work dir's last
-    checkpoint if an earlier attempt was interrupted; the run's clock
-    (:class:`RunClock`: wall and CPU seconds over its attempts)."""
-    from mmengine.runner import Runner
-    cfg = copy.deepcopy(cfg)
-    sr.fit_schedule(cfg, iters)
-    cfg.work_dir, cfg.experiment_name = work_dir, name
-    cfg.default_hooks.logger.interval = 50
-    cfg.default_hooks.checkpoint.update(
-        interval=min(iters, CKPT_EVERY), max_keep_ckpts=1, save_last=True)
-    cfg.resume, cfg.load_from = True, None  # the work dir's last checkpoint
-    cfg.custom_hooks = [*cfg.get('custom_hooks', []),
-                        dict(type='RNGStateHook')]  # on-device draws too
-    runner = Runner.from_cfg(cfg)
-    clock = RunClock()
-    runner.register_hook(clock)
-    runner.train()
-    del runner
-    gc.collect()  # ends the loader's persistent workers before the next run
-    return clock.reading()
-
-
-def train(job: dict, args) -> dict:
-    """Train a job's row for the budget; what the record keeps of it. A
-    finished training (its last checkpoint and ``train.json`` on disk) is
-    not repeated; an interrupted one resumes."""
-    from mmsymmim.datasets import check_train_data
-    cfg = train_config(job['row'], job['knobs'], job['seed'], args.smoke)
-    check_train_data(cfg)
-    work = osp.join(args.work_dir, job['tag'])
-    flops = sf.step_flops(cfg, seed=job['seed'])
-    if job['knobs'].get('steps'):  # fixed iterations (off the budget)
-        iters = job['knobs']['steps']
-        if not isinstance(iters, int) or iters < 1:
-            raise ValueError(f"knob 'steps' must be a positive int, got "
-                             f'{iters!r}')
-    elif args.budget_s is None:
-        iters = max(1, int(job['budget_flops'] // flops))
-    else:  # wall clock: calibrate s/iter in this process, afresh
-        cal = 2 if args.smoke else 12
-        shutil.rmtree(osp.join(work, 'calib'), ignore_errors=True)
-        s_iter = _train(cfg, osp.join(work, 'calib'), 'calib',
-                        cal)['wall_s'] / cal
-        iters = max(2, int(args.budget_s / s_iter))
-    ckpt, done = (osp.join(work, f'iter_{iters}.pth'),
-                  osp.join(work, 'train.json'))
-    if osp.isfile(ckpt) and osp.isfile(done):
-        return mmengine.load(done)
-    started_at = resumed_at(work)
-    clock = _train(cfg, work, job['tag'], iters)
-    rec = dict(iters=iters, flops_per_step=flops, train_flops=flops * iters,
-               train_s=round(clock['wall_s'], 1),
-               train_cpu_s=round(clock['cpu_s'], 1),
-               s_per_iter=round(clock['wall_s']
-                                / max(1, iters - clock['since']), 4),
-               checkpoint=ckpt,
-               timed_since=clock['since'])  # > 0: seconds from there on only
-    if started_at:
-        rec['resumed_at'] = started_at
-    mmengine.dump(rec, done, indent=1)
-    return rec
 
 
 def run_job(job: dict, args) -> dict:
@@ -169,7 +87,7 @@ class Study:
         return self.results['budget_flops']
 
     def find(self, row, seed, knobs, budget=1):
-        return sr.find_run(self.results, row, seed, knobs, budget)
+        return find_run(self.results, row, seed, knobs, budget)
 
     def job(self, row: str, seed: int, knobs: dict, evals, budget=1):
         """The job that would complete a run's ``evals`` (None if the
@@ -179,7 +97,7 @@ class Study:
         need = [e for e in evals if e not in (rec or {}).get('evals', {})]
         if not need:
             return None
-        tag = (f'{row}_s{seed}_' + sr.knob_tag(knobs).replace(',', '_')
+        tag = (f'{row}_s{seed}_' + knob_tag(knobs).replace(',', '_')
                + (f'_x{budget:g}' if budget != 1 else ''))
         return dict(row=row, seed=seed, knobs=knobs, tag=tag, need=need,
                     budget=budget, budget_flops=int(self.budget_flops()
@@ -236,10 +154,10 @@ class Study:
     def chosen(self, row: str) -> dict:
         """The row's recipe (ResNet rows) with the lr that won --stage tune
         on the validation split; the recipe alone when not tuned."""
-        return sr.chosen_knobs(self.results, row)
+        return chosen_knobs(self.results, row)
 
     def lr(self, row: str, mult: float) -> dict:
-        return sr.lr_knobs(self.results, row, mult)
+        return lr_knobs(self.results, row, mult)
 
     def ready(self, row: str) -> bool:
         """ResNet rows wait for the recipe."""
@@ -254,7 +172,7 @@ class Study:
     def stage_tune(self) -> None:
         for row in (r for r in self.rows if sr.ROWS[r].train and self.ready(r)
                     and r not in sr.TUNED_AS):
-            for m in sr.LR_GRID:
+            for m in LR_GRID:
                 self.ensure(row, 0, self.lr(row, m), ['val'])
 
     def stage_diagnose(self) -> None:
@@ -281,15 +199,13 @@ class Study:
                        for row in self.rows if self.ready(row)])
 
     def stage_curves(self) -> None:
-        """The runs of the budget curves (study_curves.PLAN) in
+        """The runs of the budget curves (curves.PLAN) in
         ``--budgets`` and ``--seeds``, in the plan's order."""
-        import study_curves as sc
         self.run_many(sc.wants(self))
 
     def stage_ratios(self) -> None:
-        """The mask-ratio axis (study_ratio.py): the 1x ratios seed by
+        """The mask-ratio axis (ratio.py): the 1x ratios seed by
         seed, then the 3x extremes once the 1x axis is whole."""
-        import study_ratio as sra
         self.run_many(sra.wants(self))
         self.run_many(sra.wants(self))  # the 3x extremes, now decidable
 
@@ -318,5 +234,4 @@ class Study:
         mmengine.dump(self.results, self.args.results, indent=1)
 
     def stage_report(self) -> None:
-        from study_report import write_report
         write_report(self.results, self.rows)

@@ -1,18 +1,14 @@
-"""A study run's clock (tools/analysis_tools/study_clock.py): CPU seconds
+"""A study run's clock (tools/analysis_tools/study/clock.py): CPU seconds
 that count live loader workers, and where a resumed clock began. That the
 clock is carried across a resume is tested with the resume itself
-(test_study_curves.py)."""
+(test_training.py)."""
 import os
-import os.path as osp
 import resource
 import subprocess
 import sys
 import time
 
-from ...harness import REPO
-
-sys.path.insert(0, osp.join(REPO, 'tools/analysis_tools'))
-import study_clock as clk
+from study import clock as clk
 
 
 def test_clock_counts_live_loader_workers_and_says_where_it_began():

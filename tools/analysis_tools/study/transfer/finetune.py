@@ -1,4 +1,4 @@
-"""One fine-tune of the transfer study (transfer_study.py): a scene config
+"""One fine-tune of the transfer study (run.py transfer): a scene config
 trained from a pretraining checkpoint (or from its random init) for the
 study's iterations, then scored on the test scenes. Runs in its own process;
 resumes from its work dir's last checkpoint when an attempt was cut."""
@@ -8,8 +8,8 @@ import os.path as osp
 
 from mmengine.config import Config
 
-import study_rows as sr
-from study_clock import RunClock, resumed_at
+from .. import paths
+from ..clock import RunClock, resumed_at
 
 
 def fit_schedule(cfg, iters: int) -> None:
@@ -32,7 +32,7 @@ def fit_schedule(cfg, iters: int) -> None:
 def scene_config(job: dict, scenes: str, work_dir: str, ckpt) -> Config:
     """The job's scene config on ``scenes``, seeded, from ``ckpt`` (None:
     the backbone's own random init)."""
-    cfg = Config.fromfile(osp.join(sr.REPO, job['config']))
+    cfg = Config.fromfile(osp.join(paths.REPO, job['config']))
     for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         cfg[key].dataset.data_root = scenes
         cfg[key].num_workers = 0

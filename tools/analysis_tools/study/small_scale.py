@@ -3,19 +3,20 @@ random mask, mask-token path), MAE, MoCo v3, MoCo v2 vs MixMask, random init
 and raw pixels on Fashion-MNIST, scored by k-NN, linear probe and 1 %-label
 fine-tuning. Protocol and results: docs/small_scale_study.md.
 
-    .venv/bin/python tools/analysis_tools/small_scale_study.py            # all
-    .venv/bin/python tools/analysis_tools/small_scale_study.py --stage tune
+    .venv/bin/python tools/analysis_tools/study/run.py small-scale   # all
+    .venv/bin/python tools/analysis_tools/study/run.py small-scale \
+        --stage tune
     # the budget curves (3x, 10x), two niced single-thread streams
-    nice -n 10 .venv/bin/python tools/analysis_tools/small_scale_study.py \
-        --stage curves --budgets 1 3 10 --streams 2
+    nice -n 10 .venv/bin/python tools/analysis_tools/study/run.py \
+        small-scale --stage curves --budgets 1 3 10 --streams 2
     # the mask-ratio axis (1x, then 3x best / worst), one niced stream
-    nice -n 10 .venv/bin/python tools/analysis_tools/small_scale_study.py \
-        --stage ratios --budgets 1 3 --threads 1
+    nice -n 10 .venv/bin/python tools/analysis_tools/study/run.py \
+        small-scale --stage ratios --budgets 1 3 --threads 1
 
 Budget. Every trained run gets the same training FLOPs: ``--budget-steps``
 (default 200) steps of ``symmim-visible`` (the symmetric SymMIM step: 200 of
 them are the FLOPs of the demo's 400 one-order steps), counted by
-``study_flops.step_flops`` (one real training step of the row's own config
+``flops.step_flops`` (one real training step of the row's own config
 under ``FlopCounterMode``); a row trains ``budget // its FLOPs per step``
 iterations, with one schedule rule (10 % warm-up, cosine). No timing enters
 it, so runs may go on a busy machine (niced) and resume after interruption.
@@ -29,9 +30,9 @@ scored by the validation fine-tune), ``resnet-recipe`` (a MoCo v2 recipe
 that beats the random ResNet), ``tune`` again (now the ResNet rows), then
 ``seeds`` (every row at its chosen lr, test split, seed by seed: all rows of
 seed 0 first, so a stopped study still holds one whole table), ``curves``
-(the same protocol at 3x and 10x the budget: study_curves.py), ``ratios``
+(the same protocol at 3x and 10x the budget: curves.py), ``ratios``
 (the mask-ratio axis of MAE and the random-mask SymMIM row at 1x, then
-each one's best and worst ratio at 3x: study_ratio.py). ``timing``
+each one's best and worst ratio at 3x: ratio.py). ``timing``
 measures s/iter per row, rows in turns (run it on an idle machine).
 A run is trained once and evaluated as the stages ask (its checkpoint stays
 in the work dir); the JSON is written atomically after every run. A run
@@ -47,11 +48,12 @@ import sys
 
 import mmengine
 
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-import study_rows as sr
-import study_stages as st
+from . import paths
+from . import rows as sr
+from . import stages as st
+from .report import report_tables
 
-OUT = osp.join(sr.REPO, 'docs/small_scale_study_flops.json')
+OUT = paths.STUDY_RESULTS
 STAGES = ('all', 'tune', 'diagnose', 'seeds', 'resnet-recipe', 'curves',
           'ratios', 'timing', 'report')
 # every row tuned before any is seeded; the ResNet rows are tuned once the
@@ -60,7 +62,8 @@ ALL = ('tune', 'diagnose', 'resnet-recipe', 'tune', 'seeds', 'curves')
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    p = argparse.ArgumentParser(prog='run.py small-scale',
+                                description=__doc__.split('\n\n')[0])
     p.add_argument('--stage', default='all', choices=STAGES)
     p.add_argument('--rows', nargs='+', default=list(sr.ROWS), choices=sr.ROWS)
     p.add_argument('--seeds', nargs='+', type=int, default=[0, 1, 2])
@@ -69,7 +72,7 @@ def parse_args(argv=None):
                    '(symmetric SymMIM; 200 = the demo\'s 400 steps)')
     p.add_argument('--budgets', nargs='+', type=float, default=[1., 3., 10.],
                    help='--stage curves: the budgets to run, as multiples of '
-                   '--budget-steps (study_curves.PLAN says which rows and '
+                   '--budget-steps (curves.PLAN says which rows and '
                    'seeds each has)')
     p.add_argument('--streams', type=int, default=1,
                    help='runs at once (--stage seeds / curves): N processes '
@@ -109,9 +112,8 @@ def parse_args(argv=None):
                 f'{args.streams} and {args.budgets}')
     if args.streams > 1 and not args.threads:
         args.threads = 1  # N streams of one thread each
-    small = 'work_dirs/small_scale_smoke' if args.smoke else None
     args.work_dir = args.work_dir or osp.join(
-        sr.REPO, small or 'work_dirs/small_scale_flops')
+        paths.REPO, paths.SMOKE_WORK if args.smoke else paths.STUDY_WORK)
     args.results = args.results or (
         osp.join(args.work_dir, 'results.json') if args.smoke else OUT)
     return args
@@ -135,13 +137,13 @@ def spawn(job: dict, args) -> dict:
     """One run (training if needed, then its evaluations) in a fresh
     process: no state leaks between rows."""
     path = osp.join(args.work_dir, job['tag'], 'result.json')
-    cmd = [sys.executable, osp.abspath(__file__), '--job', json.dumps(job),
+    cmd = [sys.executable, paths.RUN, 'small-scale', '--job', json.dumps(job),
            '--job-out', path, '--work-dir', args.work_dir, '--results',
            args.results, *job_flags(args)]
     niced = (lambda: os.setpriority(
         os.PRIO_PROCESS, 0, max(args.nice, os.getpriority(os.PRIO_PROCESS, 0)))
     ) if args.streams > 1 else None
-    proc = subprocess.run(cmd, cwd=sr.REPO, capture_output=True, text=True,
+    proc = subprocess.run(cmd, cwd=paths.REPO, capture_output=True, text=True,
                           preexec_fn=niced)
     if proc.returncode:
         raise RuntimeError(f'{job["tag"]} failed:\n{proc.stderr[-3000:]}')
@@ -185,9 +187,5 @@ def main(argv=None):
             study.run_stage(stage)
     finally:
         lock.release()
-    print(st.report_tables(results, args.rows))
+    print(report_tables(results, args.rows))
     return results
-
-
-if __name__ == '__main__':
-    main()

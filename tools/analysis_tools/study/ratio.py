@@ -1,4 +1,4 @@
-"""The study's mask-ratio axis (small_scale_study.py ``--stage ratios``): how
+"""The study's mask-ratio axis (run.py small-scale ``--stage ratios``): how
 much MAE and SymMIM with a random online mask depend on the ratio, at the
 1x FLOP budget, against the checkerboard's fixed 50 %.
 
@@ -16,7 +16,11 @@ seed means once all three seeds are in).
 """
 import statistics
 
-import study_rows as sr
+from . import tables
+from .choice import budget_of, chosen_knobs
+from .curves import readouts
+from .knobs import OWN_RATIO, clean, ratio_knobs
+from .tables import cell, main_runs
 
 RATIOS = {'mae': (0.5, 0.6, 0.75, 0.85, 0.9),
           'symmim-random-asym': (0.25, 0.4, 0.5, 0.6, 0.75)}
@@ -35,20 +39,19 @@ def required() -> list:
 
 
 def knobs(results: dict, row: str, ratio: float) -> dict:
-    return dict(sr.chosen_knobs(results, row), **sr.ratio_knobs(row, ratio))
+    return dict(chosen_knobs(results, row), **ratio_knobs(row, ratio))
 
 
 def runs_at(results: dict, row: str, ratio: float, budget=1) -> list:
     """Test runs of ``row`` at ``ratio`` (and the row's chosen lr)."""
-    want = sr.clean(knobs(results, row, ratio))
+    want = clean(knobs(results, row, ratio))
     return sorted((r for r in results['runs'] if r['row'] == row
-                   and r['knobs'] == want and sr.budget_of(r) == budget
+                   and r['knobs'] == want and budget_of(r) == budget
                    and 'test' in r['evals']), key=lambda r: r['seed'])
 
 
 def value(run: dict, metric: str, read: str):
-    from study_curves import value as v
-    return v(run['evals']['test'], metric, read)
+    return tables.value(run['evals']['test'], metric, read)
 
 
 def extremes(results: dict, row: str, read: str):
@@ -67,7 +70,6 @@ def extremes(results: dict, row: str, read: str):
 def wants(study) -> list:
     """``(row, seed, knobs, ['test'], budget)`` for the study's seeds and
     budgets: the 1x axis, then (once it is whole) the 3x extremes."""
-    from study_curves import readouts
     args, res = study.args, study.results
     out = [(row, seed, knobs(res, row, r), ['test'], b)
            for b, row, seed, r in required()
@@ -101,8 +103,6 @@ def points(results: dict, row: str, metric: str, read: str) -> list:
 def ratio_table(results: dict) -> list:
     """Markdown: every ratio of each method (1x, test split), then the
     board."""
-    from study_curves import readouts
-    from study_report import cell, main_runs
     reads = readouts(results)
     lines = ['| method | mask ratio | iters | TFLOP | k-NN | linear | '
              '1 % fine-tune | seeds |', '|' + '---|' * 8]
@@ -125,7 +125,6 @@ def search_table(results: dict) -> list:
     means over the ratios that hold them), the spread, what the best buys
     over the method's default ratio, and what searching the ratios tried
     costs in 1x runs."""
-    from study_curves import readouts
     reads = readouts(results)
     lines = ['| method | readout | best ratio | worst ratio | best - worst | '
              'best - default | a search of the ratios here costs |',
@@ -137,12 +136,12 @@ def search_table(results: dict) -> list:
                 continue
             best = max(pts, key=lambda p: p[1])
             worst = min(pts, key=lambda p: p[1])
-            own = next((p for p in pts if p[0] == sr.OWN_RATIO[row]), None)
+            own = next((p for p in pts if p[0] == OWN_RATIO[row]), None)
             gain = f'{best[1] - own[1]:+.2f}' if own else ''
             lines.append(
                 f'| {LABELS[row]} | {label} | {best[0]:g} ({best[1]:.2f}) | '
                 f'{worst[0]:g} ({worst[1]:.2f}) | {best[1] - worst[1]:.2f} | '
-                f'{gain} (default {sr.OWN_RATIO[row]:g}) | {len(pts)} x 1x '
+                f'{gain} (default {OWN_RATIO[row]:g}) | {len(pts)} x 1x '
                 f'= {len(pts) * results["budget_flops"] / 1e12:.0f} TFLOP |')
     return lines if len(lines) > 2 else []
 
@@ -155,9 +154,6 @@ def figure(results: dict, path: str) -> None:
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
-
-    from study_curves import readouts
-    from study_report import main_runs
     reads = readouts(results)
     fig, axes = plt.subplots(1, 3, figsize=(13, 4.2), dpi=110)
     for ax, (metric, title) in zip(axes, METRICS):

@@ -1,5 +1,5 @@
 """Training FLOPs of one step of a pretraining config, the study's unit of
-budget (small_scale_study.py).
+budget (run.py small-scale).
 
 :func:`step_flops` builds the config's model, optimiser wrapper and train
 loader, takes one collated batch of the row's own pipeline and runs one real
@@ -10,19 +10,17 @@ element-wise work (norms, activations, the optimiser's and the EMA's updates)
 is not counted, as in the usual FLOP figures of papers. No timing enters it,
 so the same config gives the same count on a busy and an idle machine.
 
-    .venv/bin/python tools/analysis_tools/study_flops.py symmim-visible mae
+    .venv/bin/python tools/analysis_tools/study/run.py flops \
+        symmim-visible mae
 """
 import argparse
 import copy
-import os.path as osp
 import statistics
-import sys
 import time
 
 import torch
 
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-import study_rows as sr
+from . import rows as sr
 
 
 def one_batch(cfg):
@@ -102,7 +100,8 @@ def row_step_flops(row: str, knobs: dict = None) -> int:
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    p = argparse.ArgumentParser(prog='run.py flops',
+                                description=__doc__.split('\n\n')[0])
     p.add_argument('rows', nargs='+', choices=[r for r, s in sr.ROWS.items()
                                                if s.train])
     p.add_argument('--time', action='store_true',
@@ -125,7 +124,3 @@ def main(argv=None):
             line += (f' {t:.3f} | {f / 1e9 / t:.1f} | '
                      f'{t * (200 * base // f):.0f} |')
         print(line)
-
-
-if __name__ == '__main__':
-    main()

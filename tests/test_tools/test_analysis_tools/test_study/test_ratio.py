@@ -1,0 +1,41 @@
+"""study/ratio.py: fewer visible tokens cost fewer FLOPs a step; the plan
+lists the new runs."""
+import json
+import os.path as osp
+from argparse import Namespace
+
+import pytest
+
+from study import flops as sf
+from study import knobs as kn
+from study import ratio as sra
+from study import rows as sr
+from study import training as trn
+from ....harness import REPO
+
+RESULTS = osp.join(REPO, 'docs/small_scale_study_flops.json')
+
+
+@pytest.mark.parametrize('row,ratios', [('mae', (0.5, 0.75, 0.9)),
+                                        ('symmim-random-asym',
+                                         (0.25, 0.5, 0.75))])
+@pytest.mark.slow
+def test_fewer_visible_tokens_fewer_flops(fmnist_root, row, ratios):
+    flops = [sf.step_flops(trn.train_config(row, kn.ratio_knobs(row, r), 0,
+                                           True)) for r in ratios]
+    assert flops[0] > flops[1] > flops[2], flops
+
+
+def test_plan_lists_the_new_runs():
+    results = json.load(open(RESULTS))
+    req = sra.required()
+    assert len(req) == 30 and req[0][2] == req[9][2] == 0  # seed-major
+    new = [p for p in req if p[3] != kn.OWN_RATIO[p[1]]]
+    assert len(new) == 24
+    study = Namespace(args=Namespace(budgets=[1.], seeds=[0, 1, 2]),
+                      rows=list(sr.ROWS), results=results)
+    wants = sra.wants(study)
+    assert len(wants) == 30
+    assert ('mae', 0, {'mask_ratio': 0.9}, ['test'], 1) in wants
+    assert ('symmim-random-asym', 2, {'lr': 0.5, 'mask_ratio': 0.25},
+            ['test'], 1) in wants  # SymMIM default's tuned lr

@@ -1,0 +1,47 @@
+"""study/transfer/stages.py: the plan's order; the pretraining jobs are
+the equal-compute study's runs."""
+import json
+import os.path as osp
+
+from study.transfer import command
+from study.transfer import stages as ts
+from .....harness import REPO
+
+STUDY = osp.join(REPO, 'docs/small_scale_study_flops.json')
+
+
+def study(tmp_path, **kw):
+    args = command.parse_args(
+        ['--cache', str(tmp_path), '--results', str(tmp_path / 'r.json')]
+        + [f'--{k}={v}' for k, v in kw.items()])
+    return ts.TransferStudy(args, spawn=None)
+
+
+def test_plan_order(tmp_path):
+    """ResNet rows with three seeds first (seed-major), then the ViT rows,
+    then the single-seed rows."""
+    pairs = study(tmp_path).pairs()
+    assert pairs[:3] == [('mixmask-mocov2', 0), ('mocov2', 0),
+                         ('random-init-resnet', 0)]
+    assert pairs[8] == ('random-init-resnet', 2)
+    assert pairs[9:12] == [('symmim-asymmetric', 0), ('mae', 0),
+                           ('random-init', 0)]
+    assert pairs[-2:] == [('symmim-random-asym', 0), ('mocov3', 0)]
+    assert len(pairs) == 20
+
+
+def test_pretrain_jobs_are_the_studys_runs(tmp_path):
+    """Knobs as the equal-FLOP study chose them, 3x its FLOP unit; random
+    inits are not pretrained."""
+    s = study(tmp_path)
+    unit = json.load(open(STUDY))['budget_flops']
+    job = s.pretrain_job('symmim-asymmetric', 1)
+    assert job['knobs'] == {'lr': 0.5} and job['seed'] == 1
+    assert job['budget_flops'] == int(3 * unit)
+    assert job['tag'] == 'symmim-asymmetric_s1_lr=0.5_x3'
+    mix = s.pretrain_job('mixmask-mocov2', 0)
+    assert mix['knobs']['bn_splits'] == 8  # the ResNet recipe
+    assert s.pretrain_job('random-init', 0) is None
+    ft = s.finetune_job('mae', 2, 'seg')
+    assert ft['config'].endswith('upernet_vit-tiny-p4_1xb8-800i_'
+                                 'fmnist-scenes.py') and ft['iters'] == 800
