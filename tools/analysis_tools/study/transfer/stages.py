@@ -38,16 +38,17 @@ class TransferStudy:
 
     # ------------------------------------------------------------ plan
     def pairs(self):
-        """(row, seed) in the plan's order: the ResNet rows with three
-        seeds (seed-major), then the ViT rows, then the single-seed rows.
-        (ResNet first: its scene detector is shown to learn from random
-        init; the ViT's is not yet, docs/transfer_study.md.)"""
+        """(row, seed) in the plan's order: seed by seed, the three-seed
+        rows (ResNet, then ViT), so every row has seed 0 before any has
+        seed 1; then the single-seed rows."""
         rows = [r for r in self.args.rows if len(PLAN[r].seeds) > 1]
-        groups = ([r for r in rows if PLAN[r].family == 'resnet'],
-                  [r for r in rows if PLAN[r].family == 'vit'],
-                  [r for r in self.args.rows if len(PLAN[r].seeds) == 1])
-        return [(r, s) for group in groups for s in self.args.seeds
-                for r in group if s in PLAN[r].seeds]
+        rows = ([r for r in rows if PLAN[r].family == 'resnet']
+                + [r for r in rows if PLAN[r].family == 'vit'])
+        single = [r for r in self.args.rows if len(PLAN[r].seeds) == 1]
+        return ([(r, s) for s in self.args.seeds for r in rows
+                 if s in PLAN[r].seeds]
+                + [(r, s) for s in self.args.seeds for r in single
+                   if s in PLAN[r].seeds])
 
     def pretrain_job(self, row: str, seed: int):
         """The job that pretrains ``row`` at ``seed`` (None: not needed or

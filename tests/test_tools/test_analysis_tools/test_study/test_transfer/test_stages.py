@@ -18,14 +18,14 @@ def study(tmp_path, **kw):
 
 
 def test_plan_order(tmp_path):
-    """ResNet rows with three seeds first (seed-major), then the ViT rows,
-    then the single-seed rows."""
+    """Seed by seed over the three-seed rows (ResNet, then ViT), then the
+    single-seed rows."""
     pairs = study(tmp_path).pairs()
-    assert pairs[:3] == [('mixmask-mocov2', 0), ('mocov2', 0),
-                         ('random-init-resnet', 0)]
-    assert pairs[8] == ('random-init-resnet', 2)
-    assert pairs[9:12] == [('symmim-asymmetric', 0), ('mae', 0),
-                           ('random-init', 0)]
+    assert pairs[:6] == [('mixmask-mocov2', 0), ('mocov2', 0),
+                         ('random-init-resnet', 0), ('symmim-asymmetric', 0),
+                         ('mae', 0), ('random-init', 0)]
+    assert pairs[6] == ('mixmask-mocov2', 1)
+    assert pairs[17] == ('random-init', 2)
     assert pairs[-2:] == [('symmim-random-asym', 0), ('mocov3', 0)]
     assert len(pairs) == 20
 
