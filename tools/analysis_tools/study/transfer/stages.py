@@ -39,11 +39,11 @@ class TransferStudy:
     # ------------------------------------------------------------ plan
     def pairs(self):
         """(row, seed) in the plan's order: seed by seed, the three-seed
-        rows (ResNet, then ViT), so every row has seed 0 before any has
-        seed 1; then the single-seed rows."""
+        rows (ViT, then ResNet: the issue's order), so every row has seed
+        0 before any has seed 1; then the single-seed rows."""
         rows = [r for r in self.args.rows if len(PLAN[r].seeds) > 1]
-        rows = ([r for r in rows if PLAN[r].family == 'resnet']
-                + [r for r in rows if PLAN[r].family == 'vit'])
+        rows = ([r for r in rows if PLAN[r].family == 'vit']
+                + [r for r in rows if PLAN[r].family == 'resnet'])
         single = [r for r in self.args.rows if len(PLAN[r].seeds) == 1]
         return ([(r, s) for s in self.args.seeds for r in rows
                  if s in PLAN[r].seeds]
