@@ -178,11 +178,6 @@ TUNED_AS = {'symmim-random-asym': 'symmim-asymmetric'}
 ENCODER = {'vit': 'ViT 128x4', 'resnet': 'ResNet-18/16', 'pixels': '-'}
 
 
-def default_knobs(row: str) -> dict:
-    """The row's knobs at their defaults (what its config already has)."""
-    return {k: KNOBS[k] for k in ROWS[row].knobs}
-
-
 def row_config(row: str, knobs: dict = None) -> Config:
     """The pretraining config of ``row`` with ``knobs`` applied (unset knobs
     keep the row's defaults); no evaluation hook (the study evaluates
