@@ -41,14 +41,12 @@ interrupted mid-way (a session's end) resumes from its last checkpoint
 """
 import argparse
 import json
-import os
 import os.path as osp
-import subprocess
 import sys
 
 import mmengine
 
-from . import paths
+from . import jobs, paths
 from . import rows as sr
 from . import stages as st
 from .report import report_tables
@@ -140,15 +138,8 @@ def spawn(job: dict, args) -> dict:
     cmd = [sys.executable, paths.RUN, 'small-scale', '--job', json.dumps(job),
            '--job-out', path, '--work-dir', args.work_dir, '--results',
            args.results, *job_flags(args)]
-    niced = (lambda: os.setpriority(
-        os.PRIO_PROCESS, 0, max(args.nice, os.getpriority(os.PRIO_PROCESS, 0)))
-    ) if args.streams > 1 else None
-    proc = subprocess.run(cmd, cwd=paths.REPO, capture_output=True, text=True,
-                          preexec_fn=niced)
-    if proc.returncode:
-        raise RuntimeError(f'{job["tag"]} failed:\n{proc.stderr[-3000:]}')
-    with open(path) as f:
-        return json.load(f)
+    return jobs.run_in_process(cmd, path, job['tag'], args.nice,
+                               args.streams)
 
 
 def load_results(args) -> dict:
@@ -168,24 +159,15 @@ def main(argv=None):
         res = st.run_job(json.loads(args.job), args)
         mmengine.dump(res, args.job_out, indent=1)
         return res
-    from filelock import FileLock, Timeout  # a dependency of torch
-
     import mmsymmim  # noqa: F401  (atomic mmengine.dump)
     mmengine.mkdir_or_exist(args.work_dir)
-    lock = FileLock(args.results + '.lock')
-    try:  # the report only reads: it may run beside a writing study
-        if args.stage != 'report':
-            lock.acquire(timeout=0)
-    except Timeout:
-        raise SystemExit(f'another study process is writing {args.results} '
-                         f'(lock {lock.lock_file}); wait for it or stop it')
-    try:
+    # the report only reads: it may run beside a writing study
+    with jobs.results_lock(args.results, args.stage != 'report',
+                           'study process'):
         results = load_results(args)
         study = st.Study(results, args, spawn)
         stages = ALL if args.stage == 'all' else [args.stage]
         for stage in stages:
             study.run_stage(stage)
-    finally:
-        lock.release()
     print(report_tables(results, args.rows))
     return results

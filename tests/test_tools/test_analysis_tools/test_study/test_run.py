@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from study import paths, run
+from study import jobs, paths, run
 from study import small_scale as study
 from study.transfer import command
 from ....harness import REPO, run_tool
@@ -69,7 +69,7 @@ def fake_run(seen: list, out_flag: str):
 
 def test_small_scale_runs_are_spawned_through_run_py(tmp_path, monkeypatch):
     seen = []
-    monkeypatch.setattr(study.subprocess, 'run', fake_run(seen, '--job-out'))
+    monkeypatch.setattr(jobs.subprocess, 'run', fake_run(seen, '--job-out'))
     args = study.parse_args(['--smoke', '--work-dir', str(tmp_path)])
     job = dict(row='mae', seed=0, knobs={}, tag='mae_s0_default')
     (tmp_path / job['tag']).mkdir()
@@ -86,7 +86,7 @@ def test_small_scale_runs_are_spawned_through_run_py(tmp_path, monkeypatch):
 
 def test_transfer_runs_are_spawned_through_run_py(tmp_path, monkeypatch):
     seen = []
-    monkeypatch.setattr(command.subprocess, 'run',
+    monkeypatch.setattr(jobs.subprocess, 'run',
                         fake_run(seen, '--job-out'))
     args = command.parse_args(['--smoke', '--cache', str(tmp_path)])
     job = dict(kind='finetune', tag='seg_mae_s0')

@@ -21,14 +21,12 @@ resumes there on the next start. Results are written atomically to
 """
 import argparse
 import json
-import os
 import os.path as osp
-import subprocess
 import sys
 
 import mmengine
 
-from .. import paths
+from .. import jobs, paths
 from . import stages as ts
 from .plan import PLAN, TASKS
 
@@ -95,15 +93,8 @@ def spawn(job: dict, args) -> dict:
            '--results', args.results, f'--threads={args.threads}',
            f'--budget={args.budget}', f'--iters={args.iters}'] + (
                ['--smoke'] if args.smoke else [])
-    niced = (lambda: os.setpriority(
-        os.PRIO_PROCESS, 0, max(args.nice, os.getpriority(os.PRIO_PROCESS, 0)))
-    ) if args.streams > 1 else None
-    proc = subprocess.run(cmd, cwd=paths.REPO, capture_output=True, text=True,
-                          preexec_fn=niced)
-    if proc.returncode:
-        raise RuntimeError(f'{job["tag"]} failed:\n{proc.stderr[-3000:]}')
-    with open(path) as f:
-        return json.load(f)
+    return jobs.run_in_process(cmd, path, job['tag'], args.nice,
+                               args.streams)
 
 
 def main(argv=None):
@@ -112,22 +103,13 @@ def main(argv=None):
         res = ts.run_job(json.loads(args.job), args)
         mmengine.dump(res, args.job_out, indent=1)
         return res
-    from filelock import FileLock, Timeout  # a dependency of torch
-
     import mmsymmim  # noqa: F401  (atomic mmengine.dump)
     mmengine.mkdir_or_exist(args.cache)
     mmengine.mkdir_or_exist(osp.dirname(args.results))
-    lock = FileLock(args.results + '.lock')
-    try:
-        if args.stage not in ('report', 'plan'):
-            lock.acquire(timeout=0)
-    except Timeout:
-        raise SystemExit(f'another transfer study is writing {args.results} '
-                         f'(lock {lock.lock_file}); wait for it or stop it')
-    try:
+    with jobs.results_lock(args.results,
+                           args.stage not in ('report', 'plan'),
+                           'transfer study'):
         study = ts.TransferStudy(args, spawn)
         study.run_stage(args.stage)
-    finally:
-        lock.release()
     print(study.plan_line())
     return study.results
