@@ -16,8 +16,9 @@ from .curves import (
     points,
     readouts,
 )
+from .figures import readout_panels, untrained_lines
 from .knobs import knob_tag
-from .tables import cell, main_runs, value
+from .tables import cell, value
 
 # a tab10 colour per curve row, without brown and grey (the flat lines')
 COLOURS = (0, 1, 2, 3, 4, 6, 8, 9)
@@ -142,15 +143,13 @@ def curves_figure(results: dict, path: str) -> None:
     training TFLOP (log axis), a line per row through the seed means, the
     band from the seeds' min to max; raw pixels and the random encoders as
     horizontal lines."""
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
     reads = readouts(results)
-    metrics = (('knn', 'k-NN (k=20)'), ('linear', 'linear probe'),
-               ('finetune', '1 %-label fine-tune'))
-    fig, axes = plt.subplots(1, 3, figsize=(13, 4.2), dpi=110)
-    colours = plt.get_cmap('tab10')
-    for ax, (metric, title) in zip(axes, metrics):
+    base = results.get('budget_flops', 0) / 1e12
+    ticks = [b * base for b in budgets_of(results)]
+
+    def draw(ax, metric):
+        import matplotlib.pyplot as plt
+        colours = plt.get_cmap('tab10')
         for i, row in enumerate(CURVE_ROWS):
             pts = points(results, row, metric, reads[row])
             if not pts:
@@ -161,30 +160,15 @@ def curves_figure(results: dict, path: str) -> None:
             ax.plot(x, mean, style, marker='o', ms=3, color=colour,
                     label=row)
             ax.fill_between(x, lo, hi, color=colour, alpha=0.15)
-        for j, row in enumerate(FLAT_ROWS):
-            rs = main_runs(results, row)
-            vals = [value(r['evals']['test'], metric, 'cls') for r in rs]
-            vals = [v for v in vals if v is not None]
-            if vals:
-                ax.axhline(statistics.mean(vals),
-                           color=('black', 'grey', 'saddlebrown')[j],
-                           ls=(':', '-.', ':')[j], lw=1,
-                           label=f'{row} (untrained)')
+        untrained_lines(ax, results, FLAT_ROWS, metric)
         ax.set_xscale('log')
-        base = results.get('budget_flops', 0) / 1e12
-        ticks = [b * base for b in budgets_of(results)]
         ax.set_xticks(ticks, [f'{b:g}x\n{t:.0f}' for b, t in
                               zip(budgets_of(results), ticks)])
         ax.minorticks_off()
         ax.set_xlabel('training TFLOP (log)')
-        ax.set_title(title, fontsize=10)
         ax.grid(alpha=0.3, which='both')
-    axes[0].set_ylabel('top-1 (%), Fashion-MNIST test')
-    handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc='lower center', ncol=5, fontsize=8)
-    fig.suptitle('Equal-FLOP study at 1x / 3x / 10x the budget (1x = '
-                 f'{results.get("budget_flops", 0) / 1e12:.1f} TFLOP): seed '
-                 'means, bands min-max over seeds', fontsize=10)
-    fig.tight_layout(rect=(0, 0.12, 1, 0.95))
-    fig.savefig(path)
-    plt.close(fig)
+
+    readout_panels(
+        path, draw, 'Equal-FLOP study at 1x / 3x / 10x the budget (1x = '
+        f'{base:.1f} TFLOP): seed means, bands min-max over seeds', ncol=5,
+        legend_space=0.12)

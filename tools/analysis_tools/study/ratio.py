@@ -19,6 +19,7 @@ import statistics
 from . import tables
 from .choice import budget_of, chosen_knobs
 from .curves import readouts
+from .figures import READOUTS, readout_panels, untrained_lines
 from .knobs import OWN_RATIO, clean, ratio_knobs
 from .tables import cell, main_runs
 
@@ -28,8 +29,7 @@ BOARD = 'symmim-asymmetric'  # the checkerboard: 0.5, no knob
 LABELS = {'mae': "MAE (mmpretrain)", 'symmim-random-asym':
           'SymMIM default, random online mask', BOARD:
           'SymMIM default, checkerboard (0.5)'}
-METRICS = (('knn', 'k-NN (k=20)'), ('linear', 'linear probe'),
-           ('finetune', '1 %-label fine-tune'))
+METRICS = READOUTS
 
 
 def required() -> list:
@@ -151,12 +151,9 @@ def figure(results: dict, path: str) -> None:
     ratio, a line per method through the seed means with the min-max band,
     the board as a point at 0.5, raw pixels and random init as flat
     lines."""
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
     reads = readouts(results)
-    fig, axes = plt.subplots(1, 3, figsize=(13, 4.2), dpi=110)
-    for ax, (metric, title) in zip(axes, METRICS):
+
+    def draw(ax, metric):
         for i, row in enumerate(RATIOS):
             pts = points(results, row, metric, reads[row])
             if pts:
@@ -172,25 +169,15 @@ def figure(results: dict, path: str) -> None:
                         yerr=[[statistics.mean(board) - min(board)],
                               [max(board) - statistics.mean(board)]],
                         fmt='s', color='C3', ms=6, label=LABELS[BOARD])
-        for j, row in enumerate(('raw-pixels', 'random-init')):
-            vals = [value(r, metric, 'cls') for r in main_runs(results, row)]
-            vals = [v for v in vals if v is not None]
-            if vals:
-                ax.axhline(statistics.mean(vals), color=('black', 'grey')[j],
-                           ls=(':', '-.')[j], lw=1, label=f'{row} (untrained)')
+        untrained_lines(ax, results, ('raw-pixels', 'random-init'), metric)
         ax.set_xlabel(
             'mask ratio (1x FLOPs: fewer visible tokens, more steps)')
-        ax.set_title(title, fontsize=10)
         ax.grid(alpha=0.3)
-    axes[0].set_ylabel('top-1 (%), Fashion-MNIST test')
-    handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc='lower center', ncol=3, fontsize=8)
-    fig.suptitle('Mask-ratio sensitivity at equal FLOPs (1x = '
-                 f'{results.get("budget_flops", 0) / 1e12:.1f} TFLOP): seed '
-                 'means, bands min-max over seeds', fontsize=10)
-    fig.tight_layout(rect=(0, 0.1, 1, 0.95))
-    fig.savefig(path)
-    plt.close(fig)
+
+    readout_panels(
+        path, draw, 'Mask-ratio sensitivity at equal FLOPs (1x = '
+        f'{results.get("budget_flops", 0) / 1e12:.1f} TFLOP): seed '
+        'means, bands min-max over seeds', ncol=3, legend_space=0.1)
 
 
 def plan_line(results: dict) -> str:
