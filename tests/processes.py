@@ -113,6 +113,21 @@ def end_group(proc: subprocess.Popen, timeout: float = 60):
     proc.wait(timeout=timeout)
 
 
+def wait_for(condition, timeout: float, what: str, proc=None):
+    """Poll ``condition`` every 0.1 s until truthy (returned) or ``timeout``
+    seconds (an AssertionError naming ``what``); a ``proc`` that ends
+    meanwhile fails the wait at once, with its return code."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        assert proc is None or proc.poll() is None, (
+            f'process ended (rc {proc.returncode}) while waiting for {what}')
+        time.sleep(0.1)
+    raise AssertionError(f'no {what} within {timeout} s')
+
+
 def run(cmd, timeout: float = 600, **kwargs) -> subprocess.CompletedProcess:
     """``subprocess.run(cmd, capture_output=True, text=True, timeout=...)``
     through ``popen``; on a timeout (or any exception, KeyboardInterrupt

@@ -14,7 +14,7 @@ import time
 import pytest
 
 from .harness import REPO, end_group, popen, run
-from .processes import alive, proc_stat
+from .processes import alive, proc_stat, wait_for
 
 # the tree a launcher builds: a child in the group (as torchrun is under
 # dist_train.sh's bash) and a process that leaves the group for a session of
@@ -63,18 +63,6 @@ def inner_pytest(tmp_path, what: str, *args):
         return popen([sys.executable, '-m', 'pytest', str(test), '-q', '-s',
                       '-p', 'no:cacheprovider', *args], cwd=tmp_path,
                      env=env, stdout=log, stderr=subprocess.STDOUT)
-
-
-def wait_for(condition, timeout: float, what: str, proc=None):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        assert proc is None or proc.poll() is None, (
-            f'inner pytest ended (rc {proc.returncode}) before {what}')
-        time.sleep(0.1)
-    raise AssertionError(f'no {what} within {timeout} s')
 
 
 def gone_within(pids, timeout: float) -> float:

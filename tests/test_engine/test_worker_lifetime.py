@@ -23,6 +23,7 @@ from ..harness import (
     tiny_options,
     train_cmd,
 )
+from ..processes import wait_for
 
 # Each sample also carries its two views as numpy arrays (metainfo): a batch
 # is then ~120 KiB pickled inline (no shared memory for numpy, as for mmdet's
@@ -67,20 +68,6 @@ def cmdline(pid) -> str:
             return f.read().replace(b'\0', b' ').decode()
     except (FileNotFoundError, ProcessLookupError):
         return ''
-
-
-def wait_for(condition, timeout, what, proc=None):
-    """Poll ``condition`` until truthy (returned) or ``timeout`` seconds; a
-    ``proc`` that exits meanwhile fails the wait at once."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        assert proc is None or proc.poll() is None, (
-            f'run ended (rc {proc.returncode}) while waiting for {what}')
-        time.sleep(0.1)
-    raise AssertionError(f'no {what} within {timeout} s')
 
 
 def wait_gone(pids, timeout, what):
