@@ -146,6 +146,39 @@ def search_table(results: dict) -> list:
     return lines if len(lines) > 2 else []
 
 
+def compute_table(results: dict) -> list:
+    """Markdown: does the sensitivity grow with compute? Per method and
+    readout, the gap between the 1x best and worst ratio (``extremes``) at
+    1x and at 3x over the seeds that hold both 3x runs, and what the best
+    ratio gives over the default ratio at 3x."""
+    reads = readouts(results)
+    lines = ['| method | readout | best / worst ratio (1x) | gap at 1x | '
+             'gap at 3x | best - default at 3x | seeds |', '|' + '---|' * 7]
+    for row in RATIOS:
+        ext = extremes(results, row, reads[row])
+        if not ext:
+            continue
+        at = {(b, r): {x['seed']: x for x in runs_at(results, row, r, b)}
+              for b in (1, 3) for r in (*ext, OWN_RATIO[row])}
+        seeds = sorted(set(at[3, ext[0]]) & set(at[3, ext[1]]))
+        if not seeds:
+            continue
+        for metric, label in METRICS:
+            def gap(b, a, z):
+                pairs = [(value(at[b, a][s], metric, reads[row]),
+                          value(at[b, z][s], metric, reads[row]))
+                         for s in seeds if s in at[b, a] and s in at[b, z]]
+                pairs = [p for p in pairs if None not in p]
+                return (f'{statistics.mean(x - y for x, y in pairs):+.2f}'
+                        if pairs else '')
+            lines.append(
+                f'| {LABELS[row]} | {label} | {ext[0]:g} / {ext[1]:g} | '
+                f'{gap(1, *ext)} | {gap(3, *ext)} | '
+                f'{gap(3, ext[0], OWN_RATIO[row])} | '
+                f'{",".join(map(str, seeds))} |')
+    return lines if len(lines) > 2 else []
+
+
 def figure(results: dict, path: str) -> None:
     """Three panels (k-NN, linear, 1 % fine-tune): top-1 against the mask
     ratio, a line per method through the seed means with the min-max band,

@@ -219,6 +219,7 @@ def write_report(results: dict, rows, doc: str = DOC,
     if any('mask_ratio' in r['knobs'] for r in results['runs']):
         fill_block(ratio_doc, '\n'.join(
             sra.ratio_table(results) + [''] + sra.search_table(results)
+            + [''] + sra.compute_table(results)
             + ['', sra.plan_line(results)]))
         sra.figure(results, ratio_path)
     fill_block(doc, report_tables(results, rows))

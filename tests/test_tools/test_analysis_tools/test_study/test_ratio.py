@@ -39,3 +39,27 @@ def test_plan_lists_the_new_runs():
     assert ('mae', 0, {'mask_ratio': 0.9}, ['test'], 1) in wants
     assert ('symmim-random-asym', 2, {'lr': 0.5, 'mask_ratio': 0.25},
             ['test'], 1) in wants  # SymMIM default's tuned lr
+
+
+def test_compute_table_pairs_seeds_at_both_budgets():
+    """The 3x gap is taken over the seeds holding both extremes at 3x,
+    the 1x gap over the same seeds; none of either: no table."""
+    results = json.load(open(RESULTS))
+    results['runs'] = [r for r in results['runs']
+                       if sra.budget_of(r) == 1]
+    assert sra.compute_table(results) == []
+    read = sra.readouts(results)['mae']
+    best, worst = sra.extremes(results, 'mae', read)
+    for seed, ratio, knn in ((0, best, 90.0), (0, worst, 80.0),
+                             (1, best, 70.0)):  # seed 1 lacks the worst
+        run = dict(sra.runs_at(results, 'mae', ratio)[seed], budget=3)
+        run['evals'] = {'test': {f'knn_{read}': knn}}
+        results['runs'].append(run)
+    table = sra.compute_table(results)
+    assert len(table) == 2 + 3 and table[2].endswith(' | 0 |')
+    one_x = (sra.value(sra.runs_at(results, 'mae', best)[0], 'knn', read)
+             - sra.value(sra.runs_at(results, 'mae', worst)[0], 'knn',
+                         read))
+    cells = table[2].split(' | ')
+    assert cells[2] == f'{best:g} / {worst:g}'
+    assert cells[3] == f'{one_x:+.2f}' and cells[4] == '+10.00'
