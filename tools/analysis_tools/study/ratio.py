@@ -29,7 +29,6 @@ BOARD = 'symmim-asymmetric'  # the checkerboard: 0.5, no knob
 LABELS = {'mae': "MAE (mmpretrain)", 'symmim-random-asym':
           'SymMIM default, random online mask', BOARD:
           'SymMIM default, checkerboard (0.5)'}
-METRICS = READOUTS
 
 
 def required() -> list:
@@ -112,7 +111,7 @@ def ratio_table(results: dict) -> list:
         if not rs:
             continue
         cells = [cell([value(x, m, reads[row]) for x in rs])
-                 for m, _ in METRICS]
+                 for m, _ in READOUTS]
         lines.append(f'| {LABELS[row]} | {r:g} | {rs[0]["iters"]} | '
                      f'{rs[0]["train_flops"] / 1e12:.1f} | '
                      + ' | '.join(cells) + ' | '
@@ -130,7 +129,7 @@ def search_table(results: dict) -> list:
              'best - default | a search of the ratios here costs |',
              '|' + '---|' * 7]
     for row in RATIOS:
-        for metric, label in METRICS:
+        for metric, label in READOUTS:
             pts = points(results, row, metric, reads[row])
             if len(pts) < 2:
                 continue
@@ -159,11 +158,12 @@ def compute_table(results: dict) -> list:
         if not ext:
             continue
         at = {(b, r): {x['seed']: x for x in runs_at(results, row, r, b)}
-              for b in (1, 3) for r in (*ext, OWN_RATIO[row])}
+              for b, r in ((1, ext[0]), (1, ext[1]), (3, ext[0]),
+                           (3, ext[1]), (3, OWN_RATIO[row]))}
         seeds = sorted(set(at[3, ext[0]]) & set(at[3, ext[1]]))
         if not seeds:
             continue
-        for metric, label in METRICS:
+        for metric, label in READOUTS:
             def gap(b, a, z):
                 pairs = [(value(at[b, a][s], metric, reads[row]),
                           value(at[b, z][s], metric, reads[row]))
