@@ -19,14 +19,9 @@ optimiser and its constructor, schedule, hooks, loops -- is the config's own.
 """
 import functools
 import glob
-import json
-import os
 import os.path as osp
 import re
-from contextlib import contextmanager
 
-import cv2
-import numpy as np
 import torch
 from mmengine.config import Config
 
@@ -146,8 +141,8 @@ def layout(dataset: dict) -> str:
         return 'folder'
     if kind == 'FashionMNISTIDX':
         return 'fmnist'
-    raise AssertionError(f'dataset {kind!r}: no tiny layout for it in '
-                         f'tests/config_sweep.py (make_data, layout)')
+    raise AssertionError(f'dataset {kind!r}: no tiny layout for it; add one '
+                         f'to tests/sweep_data.py (make_data) and here')
 
 
 def backbone_key(cfg: Config) -> tuple:
@@ -230,125 +225,3 @@ def sweep_run(path: str, data: dict, work_dir: str, world: int = 1,
             f.write(f'_base_ = {path!r}\n'
                     f'optim_wrapper = dict(_delete_=True, **{plain!r})\n')
     return config, opts
-
-
-# --- the tiny data sets -----------------------------------------------------
-SIZES = [(40, 32), (64, 64), (96, 72), (50, 70)]  # (w, h), a few of each
-
-
-def fmnist_rgb(n: int, root: str):
-    """``n`` Fashion-MNIST test images as RGB uint8 (BGR for cv2) at the
-    sizes above, each channel scaled differently, and their labels."""
-    from mmsymmim.datasets.fashion_mnist import FILES, read_idx
-    images = read_idx(osp.join(root, FILES['test'][0]), 16).reshape(-1, 28,
-                                                                     28)
-    labels = read_idx(osp.join(root, FILES['test'][1]), 8)
-    tint = np.array([1.0, 0.8, 0.6])
-    for i in range(n):
-        img = cv2.resize(images[i], SIZES[i % len(SIZES)],
-                         interpolation=cv2.INTER_LINEAR)
-        yield (img[..., None] * tint).astype(np.uint8), int(labels[i])
-
-
-def make_data(folder, fmnist_root: str) -> dict:
-    """The layouts the configs read, from real images, under ``folder``:
-
-    * ``imagenet``: mmpretrain's ImageNet layout, ``train/<class>/*.JPEG``
-      (3 classes, 12 images), ``val/*.JPEG`` (4), ``meta/train.txt``,
-      ``meta/val.txt`` (``<path> <label>`` lines);
-    * ``folder``: unlabeled PNG and JPEG images, some in a sub-folder.
-    """
-    root = str(folder)
-    imagenet, images = osp.join(root, 'imagenet'), osp.join(root, 'images')
-    lines = dict(train=[], val=[])
-    for i, (img, label) in enumerate(fmnist_rgb(16, fmnist_root)):
-        if i < 12:
-            name = f'n{label:08d}/n{label:08d}_{i}.JPEG'
-            split = 'train'
-        else:
-            name = f'ILSVRC2012_val_{i:08d}.JPEG'
-            split = 'val'
-        out = osp.join(imagenet, split, name)
-        _write(out, img)
-        lines[split].append(f'{name} {label % 3}')
-    for split, rows in lines.items():
-        _write_text(osp.join(imagenet, 'meta', f'{split}.txt'), rows)
-    for i, (img, _) in enumerate(fmnist_rgb(8, fmnist_root)):
-        sub = 'sub' if i % 2 else ''
-        _write(osp.join(images, sub, f'img_{i}.{"png" if i % 3 else "jpg"}'),
-               img)
-    return dict(imagenet=imagenet, folder=images)
-
-
-def _write(path: str, img: np.ndarray) -> None:
-    os.makedirs(osp.dirname(path), exist_ok=True)
-    assert cv2.imwrite(path, img), path
-
-
-def _write_text(path: str, rows) -> None:
-    os.makedirs(osp.dirname(path), exist_ok=True)
-    with open(path, 'w') as f:
-        f.write('\n'.join(rows) + '\n')
-
-
-# --- what a run is checked on -----------------------------------------------
-@contextmanager
-def watch_ema(record: list):
-    """Append, for every update of an EMA encoder (mmengine's
-    ``BaseAveragedModel`` and its subclasses) during the block, whether its
-    parameters changed. Observes only: the update itself runs as is."""
-    from mmengine.model import BaseAveragedModel
-
-    from mmsymmim.models.utils import ForeachCosineEMA
-    classes = [BaseAveragedModel, ForeachCosineEMA]
-    saved = [cls.__dict__['update_parameters'] for cls in classes]
-
-    def checksum(model):
-        with torch.no_grad():
-            return sum(p.double().sum().item() for p in model.parameters())
-
-    def spy(original):
-        def update_parameters(self, model):
-            before = checksum(self.module)
-            original(self, model)
-            record.append(dict(steps=int(self.steps),
-                               moved=checksum(self.module) != before))
-        return update_parameters
-
-    for cls, original in zip(classes, saved):
-        cls.update_parameters = spy(original)
-    try:
-        yield record
-    finally:
-        for cls, original in zip(classes, saved):
-            cls.update_parameters = original
-
-
-def logged_scalars(work_dir: str) -> list:
-    """The rows the run's ``LocalVisBackend`` wrote (``scalars.json``)."""
-    files = glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json'))
-    assert len(files) == 1, files
-    with open(files[0]) as f:
-        return [json.loads(line) for line in f if line.strip()]
-
-
-def last_checkpoint(work_dir: str) -> str:
-    with open(osp.join(work_dir, 'last_checkpoint')) as f:
-        return f.read().strip()
-
-
-def state_dict(checkpoint: str) -> dict:
-    """The checkpoint's weights, memory-mapped (a ViT-L checkpoint with its
-    EMA copy and AdamW state is about 5 GB; only what is read is loaded)."""
-    return torch.load(checkpoint, map_location='cpu', mmap=True,
-                      weights_only=False)['state_dict']
-
-
-def with_prefix(state: dict, prefix: str) -> dict:
-    """``state``'s entries under ``prefix``, the prefix cut, as mmengine's
-    ``Pretrained(prefix=...)`` reads a checkpoint (no prefix: all of it)."""
-    if prefix is None:
-        return state
-    prefix = prefix if prefix.endswith('.') else prefix + '.'
-    return {k[len(prefix):]: v for k, v in state.items()
-            if k.startswith(prefix)}

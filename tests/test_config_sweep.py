@@ -17,6 +17,7 @@ import torch
 from filelock import FileLock
 
 from . import config_sweep as sweep
+from . import sweep_checks
 from .harness import (
     DIST_TRAIN,
     REPO,
@@ -26,6 +27,7 @@ from .harness import (
     run,
     run_tool,
 )
+from .sweep_data import make_data
 
 ALIASES = [p for p in sweep.CONFIG_FILES
            if '/_base_/' not in p and sweep.alias_target(p)]
@@ -43,7 +45,7 @@ def ids(paths):
 @pytest.fixture(scope='session')
 def sweep_data(tmp_path_factory, fmnist_root):
     folder = once_per_session(tmp_path_factory, 'sweep_data',
-                              lambda f: sweep.make_data(f, fmnist_root))
+                              lambda f: make_data(f, fmnist_root))
     return dict(imagenet=str(folder / 'imagenet'),
                 folder=str(folder / 'images'))
 
@@ -62,7 +64,7 @@ def pretrain_run(tmp_path_factory, sweep_data):
             big = sweep.load(path).model.backbone.get('arch') == 'large'
             lock = FileLock(str(folder.parent / 'sweep_vit-large.lock')) \
                 if big else contextlib.nullcontext()
-            with lock, sweep.watch_ema(moves):
+            with lock, sweep_checks.watch_ema(moves):
                 proc = run_tool(TRAIN, config, '--work-dir', work,
                                 '--cfg-options', *opts)
             gc.collect()
@@ -112,7 +114,7 @@ def test_alias_config_is_its_target(path):
 
 def check_losses(work_dir: str, terms) -> list:
     """Each of the 2 iterations logged every term, all finite."""
-    rows = [r for r in sweep.logged_scalars(work_dir) if 'loss' in r]
+    rows = [r for r in sweep_checks.logged_scalars(work_dir) if 'loss' in r]
     assert [r['iter'] for r in rows] == list(range(1, sweep.ITERS + 1)), rows
     for row in rows:
         for term in terms:
@@ -128,7 +130,7 @@ def check_loads(state: dict, benchmark: str) -> None:
     backbone_cfg = sweep.load(benchmark).model.backbone.copy()
     prefix = backbone_cfg.pop('init_cfg').get('prefix')
     backbone = MODELS.build(backbone_cfg)
-    state = sweep.with_prefix(state, prefix)
+    state = sweep_checks.with_prefix(state, prefix)
     missing = sorted(set(backbone.state_dict()) - set(state))
     assert not missing, (f'{sweep.rel(benchmark)} misses {len(missing)} '
                          f'key(s) of the checkpoint under prefix {prefix!r}: '
@@ -162,8 +164,8 @@ def test_pretraining_config_trains(path, pretrain_run):
     assert run['rc'] == 0, run['out'][-4000:]
     cfg = sweep.load(path)
     check_losses(run['work'], sweep.LOSS_TERMS[cfg.model.type])
-    checkpoint = sweep.last_checkpoint(run['work'])
-    state = sweep.state_dict(checkpoint)
+    checkpoint = sweep_checks.last_checkpoint(run['work'])
+    state = sweep_checks.state_dict(checkpoint)
     # the EMA encoder (if the model has one) moved at its last update
     if any(k.endswith('.steps') for k in state):
         assert [m['steps'] for m in run['ema']] == list(
@@ -191,7 +193,7 @@ def test_benchmark_config_trains_from_its_pretraining(path, pretrain_run,
                                                       sweep_data, tmp_path):
     source = pretrain_run(sweep.pretrained_source(path))
     assert source['rc'] == 0, source['out'][-4000:]
-    checkpoint = sweep.last_checkpoint(source['work'])
+    checkpoint = sweep_checks.last_checkpoint(source['work'])
     work = str(tmp_path / 'work')
     config, opts = sweep.sweep_run(path, sweep_data, work,
                                    checkpoint=checkpoint)
@@ -200,11 +202,12 @@ def test_benchmark_config_trains_from_its_pretraining(path, pretrain_run,
     assert f'from path: {checkpoint}' in proc.out
     assert 'missing keys in source state_dict' not in proc.out, proc.out
     check_losses(work, ['loss'])
-    val = [r for r in sweep.logged_scalars(work) if 'accuracy/top1' in r]
+    val = [r for r in sweep_checks.logged_scalars(work)
+           if 'accuracy/top1' in r]
     assert len(val) == 1 and math.isfinite(val[0]['accuracy/top1']), val
     if 'linear' in osp.basename(path):  # frozen: still the checkpoint's
-        before = sweep.state_dict(checkpoint)
-        after = sweep.state_dict(sweep.last_checkpoint(work))
+        before = sweep_checks.state_dict(checkpoint)
+        after = sweep_checks.state_dict(sweep_checks.last_checkpoint(work))
         backbone = {k: v for k, v in after.items()
                     if k.startswith('backbone.')}
         assert backbone

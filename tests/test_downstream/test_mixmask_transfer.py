@@ -11,6 +11,7 @@ import torch
 from mmengine.config import Config
 
 from .. import config_sweep as sweep
+from .. import sweep_checks, sweep_data
 from ..harness import REPO, TRAIN, once_per_session, run_tool
 from .test_transfer import build_and_init, own_tool, train_two_iters
 
@@ -29,7 +30,7 @@ UPERNET = osp.join(
 @pytest.fixture(scope='module')
 def r50_ckpt(tmp_path_factory, fmnist_root):
     def pretrain(folder):
-        data = sweep.make_data(folder / 'data', fmnist_root)
+        data = sweep_data.make_data(folder / 'data', fmnist_root)
         work = str(folder / 'work')
         config, opts = sweep.sweep_run(PRETRAIN, data, work)
         proc = run_tool(TRAIN, config, '--work-dir', work, '--cfg-options',
@@ -38,7 +39,7 @@ def r50_ckpt(tmp_path_factory, fmnist_root):
 
     folder = once_per_session(tmp_path_factory, 'mixmask_r50_pretrain',
                               pretrain)
-    return sweep.last_checkpoint(str(folder / 'work'))
+    return sweep_checks.last_checkpoint(str(folder / 'work'))
 
 
 def assert_resnet_loaded(backbone, ckpt_path):

@@ -82,6 +82,7 @@ def train_two(path, data, fmnist, work, tiny):
     from mmengine.runner import Runner
 
     from tests import config_sweep as sweep
+    from tests import sweep_checks
     config, opts = sweep.sweep_run(path, data, work)
     cfg = Config.fromfile(config)
     p = argparse.ArgumentParser()
@@ -96,7 +97,7 @@ def train_two(path, data, fmnist, work, tiny):
     runner.train()
     wrapper = runner.optim_wrapper
     terms = sweep.LOSS_TERMS[cfg.model.type]
-    logged = [r for r in sweep.logged_scalars(work) if 'loss' in r]
+    logged = [r for r in sweep_checks.logged_scalars(work) if 'loss' in r]
     losses = {t: [r.get(t) for r in logged] for t in terms}
     finite = len(logged) == sweep.ITERS and all(
         v is not None and math.isfinite(v) for vs in losses.values()
@@ -153,9 +154,10 @@ def step_b(part, device, tiny, opts):
     # the Runner dumps and logs its config formatted by yapf: 0.2-1 s a run
     mm_config.FormatCode = lambda text, **kw: (text, False)
     from tests import config_sweep as sweep
+    from tests import sweep_data
     tmp = tempfile.mkdtemp(prefix='gpu_check_b_')
     fmnist = write_fmnist(osp.join(tmp, 'fmnist'))
-    data = sweep.make_data(osp.join(tmp, 'data'), fmnist)
+    data = sweep_data.make_data(osp.join(tmp, 'data'), fmnist)
     paths = pretraining_configs()
     if tiny and not opts.all_configs:
         paths = cover(paths)

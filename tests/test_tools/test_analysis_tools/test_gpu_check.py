@@ -66,7 +66,9 @@ OURS = {'mmsymmim', 'tests', 'benchmark_throughput', 'benchmark_pipeline',
 TOOL_FILES = glob.glob(osp.join(TOOLS, 'gpu_check*.py')) + [
     osp.join(TOOLS, 'benchmark_throughput.py'),
     osp.join(TOOLS, 'benchmark_pipeline.py'),
-    osp.join(REPO, 'tests', 'config_sweep.py')]
+    osp.join(REPO, 'tests', 'config_sweep.py'),
+    osp.join(REPO, 'tests', 'sweep_data.py'),
+    osp.join(REPO, 'tests', 'sweep_checks.py')]
 PACKAGE_FILES = [p for p in glob.glob(osp.join(REPO, 'mmsymmim', '**', '*.py'),
                                       recursive=True)
                  if '/downstream/' not in p]
