@@ -22,7 +22,7 @@ effective weight of each InfoNCE term is therefore
 ``con_loss_weight * head.loss.loss_weight`` (1 * 0.4 in the ImageNet
 configs), not ``con_loss_weight``. The README's SymMIM table lists this with
 every other point where the paper is followed or a choice is ours; a test
-holds the table to the configs (``tests/test_paper_table.py``).
+holds the table to the configs (``tests/test_paper_table*.py``).
 
 How the encoders take a masked view (``encoder_input``):
   * ``'mask_token'`` (SimMIM-style; the class default): masked patches
