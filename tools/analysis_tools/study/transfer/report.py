@@ -48,12 +48,13 @@ def results_table(results: dict) -> list:
 
 
 def gap_cell(a: dict, b: dict) -> str:
-    """``difference of the seed means [min, max of the same-seed
-    differences]`` (the bracket where two or more seeds pair)."""
-    if not a or not b:
-        return ''
-    out = f'{statistics.mean(a.values()) - statistics.mean(b.values()):+.2f}'
+    """``mean of the same-seed differences [their min, max]`` over the seeds
+    both rows have (the bracket where two or more pair); empty where none
+    pair, so a row's extra seeds never enter a gap."""
     paired = [a[s] - b[s] for s in sorted(a.keys() & b.keys())]
+    if not paired:
+        return ''
+    out = f'{statistics.mean(paired):+.2f}'
     if len(paired) > 1:
         out += f' [{min(paired):+.2f}, {max(paired):+.2f}]'
     return out
@@ -68,7 +69,11 @@ def gap_table(results: dict) -> list:
                  for t, k, _ in METRICS]
         if any(cells):
             lines.append(f'| {what} | ' + ' | '.join(cells) + ' |')
-    return lines if len(lines) > 2 else []
+    if len(lines) == 2:
+        return []
+    return lines + ['', 'A gap is the mean of the same-seed differences over '
+                    'the seeds both rows have; [min, max] of those '
+                    'differences where two or more pair.']
 
 
 def cost_line(results: dict) -> str:
