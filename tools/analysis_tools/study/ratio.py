@@ -216,4 +216,14 @@ def figure(results: dict, path: str) -> None:
 def plan_line(results: dict) -> str:
     done = sum(any(x['seed'] == seed for x in runs_at(results, row, r))
                for _, row, seed, r in required())
-    return f'Ratio axis: {done} of {len(required())} 1x runs done.'
+    line = f'Ratio axis: {done} of {len(required())} 1x runs done'
+    reads = readouts(results)
+    at_3x = [(row, r, seed) for row in RATIOS
+             for r in sorted(set(extremes(results, row, reads[row]) or ()))
+             for seed in (0, 1)]
+    if not at_3x:
+        return line + '.'
+    done3 = sum(any(x['seed'] == seed for x in runs_at(results, row, r, 3))
+                for row, r, seed in at_3x)
+    return line + (f'; {done3} of {len(at_3x)} 3x runs (best and worst 1x '
+                   'ratio, seeds 0-1).')

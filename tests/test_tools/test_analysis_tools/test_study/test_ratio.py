@@ -63,3 +63,24 @@ def test_compute_table_pairs_seeds_at_both_budgets():
     cells = table[2].split(' | ')
     assert cells[2] == f'{best:g} / {worst:g}'
     assert cells[3] == f'{one_x:+.2f}' and cells[4] == '+10.00'
+
+
+def test_plan_line_counts_the_3x_extremes():
+    """1x only: the 1x count; then the 3x extremes (2 methods x best and
+    worst x seeds 0-1) counted apart."""
+    results = json.load(open(RESULTS))
+    results['runs'] = [r for r in results['runs']
+                       if sra.budget_of(r) == 1]
+    assert sra.plan_line(results) == 'Ratio axis: 30 of 30 1x runs done; ' \
+        '0 of 8 3x runs (best and worst 1x ratio, seeds 0-1).'
+    best, _ = sra.extremes(results, 'mae', sra.readouts(results)['mae'])
+    run = dict(sra.runs_at(results, 'mae', best)[1], budget=3)
+    results['runs'].append(run)
+    assert sra.plan_line(results).endswith('; 1 of 8 3x runs (best and '
+                                           'worst 1x ratio, seeds 0-1).')
+    results['runs'] = [r for r in results['runs'] if r['row'] != 'mae']
+    assert sra.plan_line(results) == 'Ratio axis: 15 of 30 1x runs done; ' \
+        '0 of 4 3x runs (best and worst 1x ratio, seeds 0-1).'
+    results['runs'] = [r for r in results['runs']
+                       if r['row'] != 'symmim-random-asym']
+    assert sra.plan_line(results) == 'Ratio axis: 0 of 30 1x runs done.'
