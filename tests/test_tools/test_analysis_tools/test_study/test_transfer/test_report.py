@@ -1,7 +1,11 @@
 """The transfer study's tables (study/transfer/report.py)."""
+import json
+import os.path as osp
+import shutil
+
 import pytest
 
-from tools.analysis_tools.study.transfer import report as tr
+from study.transfer import report as tr
 
 
 def run(row, seed, task, **metrics):
@@ -34,3 +38,17 @@ def test_gap_table_rows_and_results_table():
     rows = tr.results_table(res)
     assert rows[2].startswith('| MAE | vit | 22.90 ± ')
     assert rows[2].endswith(' | 0,1 |')
+
+
+def test_page_regenerates_from_the_results(tmp_path):
+    """docs/transfer_study.md's tables are what the report makes of
+    docs/transfer_study.json (regenerate both together: run.py transfer
+    --stage report)."""
+    doc = tmp_path / 'transfer_study.md'
+    shutil.copy(tr.DOC, doc)
+    results = json.load(open(osp.join(osp.dirname(tr.DOC),
+                                      'transfer_study.json')))
+    tr.write_report(results, str(doc), str(tmp_path / 'figure.png'))
+    assert doc.read_text() == open(tr.DOC).read(), \
+        'docs/transfer_study.md differs from its regenerated report'
+    assert osp.getsize(tmp_path / 'figure.png') > 0
