@@ -51,7 +51,7 @@ def test_the_script_imports_the_package_by_name(tmp_path):
                    tmp_path, '--results', tmp_path / 'r.json', cwd=tmp_path)
     assert res.returncode == 0, res.out
     assert res.stdout.startswith('transfer study: 0/14 pretraining runs, '
-                                 '0/40 fine-tunes in ')
+                                 '0/42 fine-tunes in ')
     assert not (tmp_path / 'r.json').exists()  # the plan writes nothing
 
 

@@ -31,7 +31,8 @@ def fit_schedule(cfg, iters: int) -> None:
 
 def scene_config(job: dict, scenes: str, work_dir: str, ckpt) -> Config:
     """The job's scene config on ``scenes``, seeded, from ``ckpt`` (None:
-    the backbone's own random init)."""
+    the backbone's own random init), loading the tensors under the job's
+    ``prefix`` where it names one (else the config's)."""
     cfg = Config.fromfile(osp.join(paths.REPO, job['config']))
     for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         cfg[key].dataset.data_root = scenes
@@ -46,6 +47,8 @@ def scene_config(job: dict, scenes: str, work_dir: str, ckpt) -> Config:
         cfg.model.backbone.init_cfg = None
     else:
         cfg.model.backbone.init_cfg.checkpoint = ckpt
+        if job.get('prefix'):
+            cfg.model.backbone.init_cfg.prefix = job['prefix']
     fit_schedule(cfg, job['iters'])
     cfg.randomness = dict(seed=job['seed'])
     cfg.work_dir = work_dir

@@ -13,7 +13,7 @@ from ..choice import chosen_knobs
 from ..knobs import clean, knob_tag
 from . import report as tr
 from .finetune import finetune
-from .plan import PLAN, TASKS, pretrained
+from .plan import PLAN, TASKS, pretrained, source
 
 
 class TransferStudy:
@@ -40,7 +40,8 @@ class TransferStudy:
     def pairs(self):
         """(row, seed) in the plan's order: seed by seed, the three-seed
         rows (ViT, then ResNet: the issue's order), so every row has seed
-        0 before any has seed 1; then the single-seed rows."""
+        0 before any has seed 1; then the single-seed rows (a row reading
+        another's checkpoint runs with its source: see ``units``)."""
         rows = [r for r in self.args.rows if len(PLAN[r].seeds) > 1]
         rows = ([r for r in rows if PLAN[r].family == 'vit']
                 + [r for r in rows if PLAN[r].family == 'resnet'])
@@ -51,10 +52,11 @@ class TransferStudy:
                    if s in PLAN[r].seeds])
 
     def pretrain_job(self, row: str, seed: int):
-        """The job that pretrains ``row`` at ``seed`` (None: not needed or
-        already held)."""
+        """The job that pretrains ``row`` (its source) at ``seed`` (None:
+        not needed or already held)."""
         if not pretrained(row):
             return None
+        row = source(row)
         knobs = self.knobs(row)
         tag = self.pretrain_tag(row, seed)
         if self.find('pretrain', tag) is not None:
@@ -65,12 +67,13 @@ class TransferStudy:
                     budget_flops=flops)
 
     def knobs(self, row: str) -> dict:
-        """The row's knobs as the equal-FLOP study chose them."""
-        return clean(chosen_knobs(self.study, row))
+        """The row's (source's) knobs as the equal-FLOP study chose them."""
+        return clean(chosen_knobs(self.study, source(row)))
 
     def pretrain_tag(self, row: str, seed: int) -> str:
-        """The study's name for the run (its work dir in the cache)."""
-        return (f'{row}_s{seed}_'
+        """The study's name for the run of ``row``'s source (its work dir
+        in the cache)."""
+        return (f'{source(row)}_s{seed}_'
                 + knob_tag(self.knobs(row)).replace(',', '_')
                 + f'_x{self.args.budget:g}')
 
@@ -85,13 +88,17 @@ class TransferStudy:
         if self.find('runs', tag) is not None:
             return None
         fam = PLAN[row].family
-        return dict(kind='finetune', row=row, seed=seed, task=task, tag=tag,
-                    family=fam, config=TASKS[task][fam],
-                    iters=2 if self.args.smoke else self.args.iters)
+        job = dict(kind='finetune', row=row, seed=seed, task=task, tag=tag,
+                   family=fam, config=TASKS[task][fam],
+                   iters=2 if self.args.smoke else self.args.iters)
+        if PLAN[row].prefix:
+            job['prefix'] = PLAN[row].prefix
+        return job
 
     def plan_line(self) -> str:
-        want = [(r, s) for r, s in self.pairs() if pretrained(r)]
-        done = sum(self.pretrain_job(r, s) is None for r, s in want)
+        want = {self.pretrain_tag(r, s) for r, s in self.pairs()
+                if pretrained(r)}  # a row reading another's: not again
+        done = sum(self.find('pretrain', tag) is not None for tag in want)
         n_ft = len(self.pairs()) * len(self.args.tasks)
         ft = sum(self.finetune_job(r, s, t) is None for r, s in self.pairs()
                  for t in self.args.tasks)
@@ -105,6 +112,22 @@ class TransferStudy:
                                    if r['tag'] != res['tag']] + [res]
             print(f'{res["tag"]}: done', flush=True)
             mmengine.dump(self.results, self.args.results, indent=1)
+
+    def units(self, want_pre: bool, want_ft: bool) -> list:
+        """``(row, seed, jobs)`` in the plan's order. A row that reads
+        another's checkpoint joins its source's unit of that seed where the
+        plan runs it (one stream: no second pretraining of one checkpoint,
+        and its fine-tunes start as soon as that checkpoint is there)."""
+        units = {(r, s): [j for j in (
+            [self.pretrain_job(r, s)] * want_pre
+            + [self.finetune_job(r, s, t) for t in self.args.tasks
+               if want_ft]) if j is not None] for r, s in self.pairs()}
+        for (r, s), jobs in list(units.items()):
+            if source(r) != r and (source(r), s) in units:
+                units[source(r), s] += [j for j in jobs
+                                        if j['kind'] == 'finetune']
+                del units[r, s]
+        return [(r, s, jobs) for (r, s), jobs in units.items()]
 
     def run_unit(self, unit) -> None:
         """One (row, seed): pretrain if needed, then each fine-tune, in
@@ -143,13 +166,8 @@ class TransferStudy:
         if stage == 'report':
             tr.write_report(self.results)
         elif stage != 'plan' and stage != 'scenes':
-            want_pre = stage in ('all', 'pretrain')
-            want_ft = stage in ('all', 'finetune')
-            self.run_units([(r, s, [j for j in (
-                [self.pretrain_job(r, s)] * want_pre
-                + [self.finetune_job(r, s, t) for t in self.args.tasks
-                   if want_ft]) if j is not None])
-                for r, s in self.pairs()])
+            self.run_units(self.units(stage in ('all', 'pretrain'),
+                                      stage in ('all', 'finetune')))
 
     def stage_scenes(self) -> None:
         """The scenes in the cache (made once; the maker is deterministic)."""

@@ -19,14 +19,16 @@ def test_bad_options(tmp_path, capsys):
 @pytest.mark.slow
 def test_smoke_run_resumes_and_reports(tmp_path):
     """Two pretrainings (1 step each), the four scene configs trained 2
-    steps and tested on 8 scenes; a second start runs nothing; the report
-    fills the page's block."""
+    steps and tested on 8 scenes (the ViT ones also from SymMIM's momentum
+    encoder, whose load the configs' PretrainedCheckHook checks under its
+    prefix); a second start runs nothing; the report fills the page's
+    block."""
     rows = ['symmim-asymmetric', 'mixmask-mocov2', 'random-init',
-            'random-init-resnet']
+            'random-init-resnet', 'symmim-asymmetric-ema']
     argv = ['--smoke', '--cache', str(tmp_path), '--seeds', '0',
             '--rows', *rows]
     res = command.main(argv)
-    assert len(res['pretrain']) == 2 and len(res['runs']) == 8
+    assert len(res['pretrain']) == 2 and len(res['runs']) == 10
     for run in res['runs']:
         keys = (('coco/bbox_mAP', 'coco/segm_mAP') if run['task'] == 'det'
                 else ('mIoU', ))
@@ -41,4 +43,10 @@ def test_smoke_run_resumes_and_reports(tmp_path):
     text = doc.read_text()
     assert '| SymMIM default | vit |' in text
     assert 'MixMask - random init (ResNet)' in text
+    assert '| SymMIM momentum - online encoder |' in text
+    ema = [r for r in res['runs'] if r['row'] == 'symmim-asymmetric-ema']
+    assert {r['prefix'] for r in ema} == {'momentum_encoder.module.backbone.'}
+    assert {r['checkpoint'] for r in ema} == {
+        r['checkpoint'] for r in res['runs']
+        if r['row'] == 'symmim-asymmetric'}
     assert osp.isfile(tmp_path / 'fig.png')

@@ -6,7 +6,7 @@ import pytest
 from mmengine.config import Config
 
 from study.transfer import plan as tp
-from study.transfer.finetune import fit_schedule
+from study.transfer.finetune import fit_schedule, scene_config
 from .....harness import REPO
 
 
@@ -24,3 +24,18 @@ def test_fit_schedule(task, family):
         for m in s.get('milestones', []):
             assert 0 < m < 400
     assert cfg.default_hooks.checkpoint.interval == 200
+
+
+@pytest.mark.parametrize('prefix', [None, 'momentum_encoder.module.backbone.'])
+def test_scene_config_loads_under_the_jobs_prefix(tmp_path, prefix):
+    """A job's ``prefix`` replaces the config's ``backbone.``; none keeps
+    it; no checkpoint: no init_cfg (random init)."""
+    job = dict(config=tp.TASKS['det']['vit'], iters=4, seed=0)
+    if prefix:
+        job['prefix'] = prefix
+    cfg = scene_config(job, str(tmp_path), str(tmp_path / 'w'), 'c.pth')
+    init = cfg.model.backbone.init_cfg
+    assert init.checkpoint == 'c.pth'
+    assert init.prefix == (prefix or 'backbone.')
+    assert scene_config(job, str(tmp_path), str(tmp_path / 'w'),
+                        None).model.backbone.init_cfg is None

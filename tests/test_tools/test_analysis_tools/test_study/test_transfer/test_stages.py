@@ -26,8 +26,34 @@ def test_plan_order(tmp_path):
                          ('mocov2', 0), ('random-init-resnet', 0)]
     assert pairs[6] == ('symmim-asymmetric', 1)
     assert pairs[17] == ('random-init-resnet', 2)
-    assert pairs[-2:] == [('symmim-random-asym', 0), ('mocov3', 0)]
-    assert len(pairs) == 20
+    assert pairs[-3:] == [('symmim-random-asym', 0), ('mocov3', 0),
+                          ('symmim-asymmetric-ema', 0)]
+    assert len(pairs) == 21
+
+
+def test_a_row_reading_anothers_checkpoint_runs_with_its_source(tmp_path):
+    """The momentum-encoder row pretrains nothing of its own: its
+    fine-tunes (with its prefix) join SymMIM default's seed-0 unit, after
+    that unit's pretraining and fine-tunes, from the same checkpoint."""
+    s = study(tmp_path)
+    assert s.pretrain_job('symmim-asymmetric-ema', 0) == \
+        s.pretrain_job('symmim-asymmetric', 0)
+    units = s.units(True, True)
+    assert [u[:2] for u in units].count(('symmim-asymmetric-ema', 0)) == 0
+    row, seed, jobs = units[0]
+    assert (row, seed) == ('symmim-asymmetric', 0)
+    assert [(j['kind'], j['row']) for j in jobs] == [
+        ('pretrain', 'symmim-asymmetric'),
+        ('finetune', 'symmim-asymmetric'), ('finetune', 'symmim-asymmetric'),
+        ('finetune', 'symmim-asymmetric-ema'),
+        ('finetune', 'symmim-asymmetric-ema')]
+    assert jobs[-1]['prefix'] == 'momentum_encoder.module.backbone.'
+    assert 'prefix' not in jobs[1]
+    # without its source in the plan, the row's unit pretrains the source
+    alone = study(tmp_path, rows='symmim-asymmetric-ema').units(True, True)
+    assert [(u[0], [j['kind'] for j in u[2]]) for u in alone] == [
+        ('symmim-asymmetric-ema', ['pretrain', 'finetune', 'finetune'])]
+    assert alone[0][2][0]['tag'] == 'symmim-asymmetric_s0_lr=0.5_x3'
 
 
 def test_pretrain_jobs_are_the_studys_runs(tmp_path):
