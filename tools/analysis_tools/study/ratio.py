@@ -66,6 +66,24 @@ def extremes(results: dict, row: str, read: str):
     return best, min(means, key=means.get)
 
 
+def extreme_runs(results: dict) -> list:
+    """``(row, seed, ratio)`` of the 3x runs: each method's best and worst
+    1x ratio on seeds 0-1, once its 1x axis is whole."""
+    reads = readouts(results)
+    out = []
+    for row in RATIOS:
+        ext = extremes(results, row, reads[row])
+        if ext:
+            out += [(row, seed, r) for seed in (0, 1)
+                    for r in sorted(set(ext))]
+    return out
+
+
+def held(results: dict, row: str, seed: int, ratio: float, budget) -> bool:
+    return any(x['seed'] == seed
+               for x in runs_at(results, row, ratio, budget))
+
+
 def wants(study) -> list:
     """``(row, seed, knobs, ['test'], budget)`` for the study's seeds and
     budgets: the 1x axis, then (once it is whole) the 3x extremes."""
@@ -74,13 +92,9 @@ def wants(study) -> list:
            for b, row, seed, r in required()
            if b in args.budgets and seed in args.seeds and row in study.rows]
     if 3 in args.budgets:
-        reads = readouts(res)
-        for row in RATIOS:
-            ext = extremes(res, row, reads[row])
-            for seed in (0, 1):
-                if ext and seed in args.seeds and row in study.rows:
-                    out += [(row, seed, knobs(res, row, r), ['test'], 3)
-                            for r in sorted(set(ext))]
+        out += [(row, seed, knobs(res, row, r), ['test'], 3)
+                for row, seed, r in extreme_runs(res)
+                if seed in args.seeds and row in study.rows]
     return out
 
 
@@ -214,16 +228,12 @@ def figure(results: dict, path: str) -> None:
 
 
 def plan_line(results: dict) -> str:
-    done = sum(any(x['seed'] == seed for x in runs_at(results, row, r))
+    done = sum(held(results, row, seed, r, 1)
                for _, row, seed, r in required())
     line = f'Ratio axis: {done} of {len(required())} 1x runs done'
-    reads = readouts(results)
-    at_3x = [(row, r, seed) for row in RATIOS
-             for r in sorted(set(extremes(results, row, reads[row]) or ()))
-             for seed in (0, 1)]
+    at_3x = extreme_runs(results)
     if not at_3x:
         return line + '.'
-    done3 = sum(any(x['seed'] == seed for x in runs_at(results, row, r, 3))
-                for row, r, seed in at_3x)
+    done3 = sum(held(results, row, seed, r, 3) for row, seed, r in at_3x)
     return line + (f'; {done3} of {len(at_3x)} 3x runs (best and worst 1x '
                    'ratio, seeds 0-1).')
