@@ -1,3 +1,4 @@
+from .attention_distance import attention_distance
 from .finetune import (
     RawPixels,
     balanced_subset,
@@ -9,7 +10,8 @@ from .knn import extract_features, knn_accuracy, knn_predict
 from .linear_probe import linear_probe_accuracy
 
 __all__ = [
-    'extract_features', 'knn_accuracy', 'knn_predict', 'linear_probe_accuracy',
+    'attention_distance', 'extract_features', 'knn_accuracy', 'knn_predict',
+    'linear_probe_accuracy',
     'RawPixels', 'balanced_subset', 'encode', 'finetune_accuracy',
     'load_backbone'
 ]
