@@ -14,7 +14,9 @@ picks the encoder: ``momentum_encoder.module.backbone.`` for SymMIM's EMA
 one); every tensor must load. Images are the first ``--num-images`` of the
 folder (sorted names), read as colour, normalised with CONFIG's
 ``data_preprocessor``; inputs larger than ``img_size`` get the position
-embedding resized, as the downstream configs do. Prints a table, one row
+embedding resized, as the downstream configs do. ``--own-backbone`` builds
+CONFIG's own backbone instead (a scene detector's ``ViTDetBackbone``, to read
+a fine-tuned detector; every block must attend globally). Prints a table, one row
 per checkpoint or ``--labels`` name: per layer the mean over heads, with the
 range over heads (one checkpoint) or over the name's checkpoints (seeds).
 """
@@ -42,6 +44,10 @@ def parse_args(argv=None):
                    help='a name per checkpoint for the table (default: the '
                    'file path); checkpoints of one name (seeds) are averaged')
     p.add_argument('--prefix', default='backbone.')
+    p.add_argument('--own-backbone', action='store_true',
+                   help="build CONFIG's own model.backbone (a downstream "
+                   "config's ViTDetBackbone, to read a fine-tuned detector) "
+                   'instead of a plain ViT of its size')
     p.add_argument('--seed', type=int, default=0,
                    help='of the random init')
     p.add_argument('--out', help='write the result as JSON here')
@@ -58,9 +64,16 @@ def parse_args(argv=None):
     return args
 
 
-def vit_cfg(cfg: Config) -> dict:
-    """A plain mmpretrain ViT with the architecture of ``cfg``'s backbone."""
+def vit_cfg(cfg: Config, own: bool = False) -> dict:
+    """A plain mmpretrain ViT with the architecture of ``cfg``'s backbone,
+    or (``own``) that backbone itself, without its ``init_cfg``."""
     bb = cfg.model.backbone
+    if own:  # built in the config's scope (mmdet's registry for a detector)
+        scope = cfg.get('default_scope', 'mmpretrain')
+        out = {k: v for k, v in bb.items() if k != 'init_cfg'}
+        if '.' not in out['type']:
+            out['type'] = f'{scope}.{out["type"]}'
+        return out
     if 'arch' not in bb or 'patch_size' not in bb:
         raise SystemExit(
             f'error: the config\'s model.backbone ({bb.get("type")}) has no '
@@ -129,9 +142,18 @@ def main(argv=None):
     for label, ckpt in rows:
         torch.manual_seed(args.seed)
         try:
-            backbone = load_backbone(vit_cfg(cfg), ckpt, prefix=args.prefix)
+            backbone = load_backbone(vit_cfg(cfg, args.own_backbone), ckpt,
+                                     prefix=args.prefix)
         except ValueError as e:  # a wrong --prefix or another arch
             raise SystemExit(f'error: {e}')
+        windowed = sorted(set(range(len(backbone.layers))) - set(
+            getattr(backbone, 'global_attn_indices', range(len(
+                backbone.layers)))))
+        if windowed:
+            raise SystemExit(
+                f'error: --own-backbone: blocks {windowed} attend in windows;'
+                f' the distance needs global attention in every block '
+                f'(model.backbone.global_attn_indices)')
         row = result['rows'].setdefault(label, dict(checkpoints=[],
                                                     distance=[]))
         row['checkpoints'].append(ckpt or 'random init')

@@ -98,3 +98,34 @@ def test_mixed_sizes_are_refused(setup, tmp_path):
     proc = run_tool(TOOL, cfg, '--random-init', '--images', mixed)
     assert proc.returncode != 0 and 'differ in size' in proc.stderr
     assert 'Traceback' not in proc.stderr
+
+
+SCENE_DET = osp.join(
+    REPO, 'configs/symmim/benchmarks/'
+    'mask-rcnn_vit-tiny-p4_simple-fpn_1xb8-800i_fmnist-scenes.py')
+
+
+@pytest.mark.parametrize('global_blocks,ok', [('(0, 1, 2, 3)', True),
+                                              ('(1, 3)', False)])
+def test_own_backbone_reads_a_detector(tmp_path, global_blocks, ok):
+    """--own-backbone builds the scene detector's ViTDetBackbone (mmdet's
+    registry, no class token); blocks attending in windows are refused."""
+    cfg = tmp_path / 'det.py'
+    cfg.write_text(f"_base_ = '{SCENE_DET}'\nmodel = dict(backbone=dict("
+                   f"global_attn_indices={global_blocks}))\n")
+    images = tmp_path / 'images'
+    images.mkdir()
+    for i in range(2):
+        mmcv.imwrite(np.full((64, 64), 40 * i, np.uint8),
+                     str(images / f'{i}.png'))
+    proc = run_tool(TOOL, cfg, '--random-init', '--own-backbone', '--images',
+                    images, '--out', tmp_path / 'r.json')
+    if ok:
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        r = json.loads((tmp_path / 'r.json').read_text())
+        assert torch.tensor(r['rows']['random init']['distance']).shape == (
+            1, 4, 4)
+    else:
+        assert proc.returncode != 0 and 'blocks [0, 2] attend in windows' \
+            in proc.stderr
+        assert 'Traceback' not in proc.stderr
