@@ -16,9 +16,10 @@ folder (sorted names), read as colour, normalised with CONFIG's
 ``data_preprocessor``; inputs larger than ``img_size`` get the position
 embedding resized, as the downstream configs do. ``--own-backbone`` builds
 CONFIG's own backbone instead (a scene detector's ``ViTDetBackbone``, to read
-a fine-tuned detector; every block must attend globally). Prints a table, one row
-per checkpoint or ``--labels`` name: per layer the mean over heads, with the
-range over heads (one checkpoint) or over the name's checkpoints (seeds).
+a fine-tuned detector; every block must attend globally). Prints a table,
+one row per checkpoint or ``--labels`` name: per layer the mean over heads,
+with the range over heads (one checkpoint) or over the name's checkpoints
+(seeds).
 """
 import argparse
 import json
