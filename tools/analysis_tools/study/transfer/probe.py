@@ -10,6 +10,9 @@ schedule fitted as the transfer study fits it), then prints one line::
 
     probe <config> iters=200 gt_box_acc=41.2 loss=1.234 (first 50: 2.345)
 
+and, with ``--test``, the test scenes' box and mask AP as the study scores
+them (``probe test coco/bbox_mAP=... coco/segm_mAP=...``).
+
 Any config part can be swapped with ``--cfg-options``, which is how the
 diagnosis in docs/transfer_study.md was run, for example::
 
@@ -44,6 +47,9 @@ def parse_args(argv=None):
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--threads', type=int, default=1)
     p.add_argument('--work-dir', default=None)
+    p.add_argument('--test', action='store_true',
+                   help="then score the test scenes as the study does (box "
+                   "and mask AP) and print them")
     p.add_argument('--cfg-options', nargs='+', action=DictAction)
     args = p.parse_args(argv)
     if args.iters < 1:
@@ -113,4 +119,9 @@ def main(argv=None):
     print(f'probe {osp.basename(args.config)} iters={args.iters} '
           f'gt_box_acc={acc:.1f} loss={tail:.3f} (first 50: {head:.3f})',
           flush=True)
+    if args.test:
+        metrics = runner.test()
+        print('probe test ' + ' '.join(
+            f'{k}={float(v) * 100:.1f}' for k, v in metrics.items()
+            if k.endswith('_mAP')), flush=True)
     return acc
