@@ -25,11 +25,12 @@ import torch.nn as nn
 
 
 def _patch_centres(hw, pixels_per_patch) -> torch.Tensor:
-    """``(h*w, 2)`` centres of a ``hw`` patch grid, in pixels."""
+    """``(h*w, 2)`` centres ``(y, x)`` of a ``hw`` patch grid, in pixels,
+    row-major as the patch embedding orders its tokens."""
     h, w = hw
     ys, xs = torch.meshgrid(torch.arange(h), torch.arange(w), indexing='ij')
-    return torch.stack([ys.flatten() * pixels_per_patch[0],
-                        xs.flatten() * pixels_per_patch[1]], 1).float()
+    return torch.stack([(ys.flatten() + 0.5) * pixels_per_patch[0],
+                        (xs.flatten() + 0.5) * pixels_per_patch[1]], 1)
 
 
 def attention_maps(attn: nn.Module, x: torch.Tensor) -> torch.Tensor:
@@ -45,34 +46,43 @@ def attention_maps(attn: nn.Module, x: torch.Tensor) -> torch.Tensor:
 def attention_distance(backbone: nn.Module, images: torch.Tensor,
                        batch_size: int = 64) -> torch.Tensor:
     """Mean attention distance ``(num_layers, num_heads)`` in pixels of
-    ``backbone`` (mmpretrain ``VisionTransformer``: ``layers[i].attn``,
-    ``num_extra_tokens``) over ``images`` ``(N, 3, H, W)``."""
-    if not hasattr(backbone, 'layers') or not hasattr(backbone,
-                                                      'num_extra_tokens'):
+    ``backbone`` (mmpretrain ``VisionTransformer``: ``patch_embed``,
+    ``layers[i].attn``; extra tokens before the patch tokens) over
+    ``images`` ``(N, 3, H, W)``. Every block must attend globally (a
+    windowed block's input is not ``(B, extra + h*w, C)``: ValueError)."""
+    if not all(hasattr(backbone, a) for a in ('layers', 'patch_embed')):
         raise TypeError(
             f'attention_distance: backbone must be an mmpretrain '
-            f'VisionTransformer (layers, num_extra_tokens), got '
+            f'VisionTransformer (patch_embed, layers), got '
             f'{type(backbone).__name__}')
+    was_training = backbone.training
     backbone.eval()
-    inputs, grid = [], {}
-    hooks = [layer.attn.register_forward_pre_hook(
-        lambda m, args: inputs.append(args[0])) for layer in backbone.layers]
-    hooks.append(backbone.patch_embed.register_forward_hook(
-        lambda m, args, out: grid.update(hw=out[1])))
-    n_extra = backbone.num_extra_tokens
-    heads = backbone.layers[0].attn.num_heads
-    total = torch.zeros(len(backbone.layers), heads)
+    inputs, grid, hooks = [], {}, []
+    total = torch.zeros(len(backbone.layers),
+                        backbone.layers[0].attn.num_heads)
     try:
+        for layer in backbone.layers:
+            hooks.append(layer.attn.register_forward_pre_hook(
+                lambda m, args: inputs.append(args[0])))
+        hooks.append(backbone.patch_embed.register_forward_hook(
+            lambda m, args, out: grid.update(hw=out[1])))
         for i in range(0, len(images), batch_size):
             batch = images[i:i + batch_size]
             inputs.clear()
             backbone(batch)
             hw = grid['hw']
+            P = hw[0] * hw[1]
             centres = _patch_centres(hw, (batch.shape[2] / hw[0],
                                           batch.shape[3] / hw[1]))
             dist = torch.cdist(centres, centres)  # (P, P) pixels
             for li, (layer, x) in enumerate(zip(backbone.layers, inputs)):
-                a = attention_maps(layer.attn, x)[..., n_extra:, n_extra:]
+                if x.shape[0] != len(batch) or x.shape[1] < P:
+                    raise ValueError(
+                        f'attention_distance: block {li} attends over '
+                        f'{tuple(x.shape)} tokens, not ({len(batch)}, '
+                        f'>= {P}, C): windowed attention is not supported')
+                # patch tokens only (the extra ones come first)
+                a = attention_maps(layer.attn, x)[..., -P:, -P:]
                 a = a / a.sum(-1, keepdim=True)
                 # (B, heads, P): each query patch's mean distance
                 per_query = (a * dist).sum(-1)
@@ -80,4 +90,5 @@ def attention_distance(backbone: nn.Module, images: torch.Tensor,
     finally:
         for h in hooks:
             h.remove()
+        backbone.train(was_training)
     return total / len(images)

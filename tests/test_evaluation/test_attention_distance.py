@@ -78,3 +78,60 @@ def test_rejects_a_backbone_without_vit_blocks():
     from mmpretrain.models import ResNet
     with pytest.raises(TypeError, match='VisionTransformer'):
         attention_distance(ResNet(18), torch.randn(1, 3, 16, 16))
+
+
+def brute_force(vit, images):
+    """The definition, image by image, query by query, from the block
+    inputs (patch tokens last), for a check of the vectorised path."""
+    inputs = []
+    hooks = [layer.attn.register_forward_pre_hook(
+        lambda m, args: inputs.append(args[0])) for layer in vit.layers]
+    with torch.no_grad():
+        vit(images)
+    for h in hooks:
+        h.remove()
+    h, w = images.shape[2] // 4, images.shape[3] // 4
+    pos = [((i + .5) * 4, (j + .5) * 4) for i in range(h) for j in range(w)]
+    out = torch.zeros(len(vit.layers), 2)
+    for li, x in enumerate(inputs):
+        with torch.no_grad():
+            a = attention_maps(vit.layers[li].attn, x)[..., 1:, 1:]
+        for b in range(len(images)):
+            for head in range(2):
+                per_q = []
+                for q in range(h * w):
+                    row = a[b, head, q] / a[b, head, q].sum()
+                    per_q.append(sum(
+                        float(row[k]) * ((pos[q][0] - pos[k][0])**2
+                                         + (pos[q][1] - pos[k][1])**2)**0.5
+                        for k in range(h * w)))
+                out[li, head] += sum(per_q) / len(per_q) / len(images)
+    return out
+
+
+@pytest.mark.parametrize('batch_size', [3, 7])
+def test_matches_the_definition_on_a_non_square_input(batch_size):
+    """Random weights, a 16x32 input (4x8 patches), 7 images in uneven
+    batches: the vectorised distance equals the brute-force one."""
+    vit = tiny_vit(seed=2)
+    x = torch.randn(7, 3, 16, 32, generator=torch.Generator().manual_seed(0))
+    torch.testing.assert_close(attention_distance(vit, x, batch_size),
+                               brute_force(vit, x), atol=1e-4, rtol=1e-4)
+
+
+def test_hooks_removed_and_mode_restored_after_an_error():
+    vit = tiny_vit()
+    vit.train()
+    with pytest.raises(RuntimeError):  # 4 channels into a 3-channel stem
+        attention_distance(vit, torch.randn(1, 4, 16, 16))
+    assert vit.training
+    assert not vit.patch_embed._forward_hooks
+    assert not any(layer.attn._forward_pre_hooks for layer in vit.layers)
+
+
+def test_windowed_blocks_are_refused():
+    from mmsymmim.downstream.det.vitdet import ViTDetBackbone
+    vit = ViTDetBackbone(window_size=2, global_attn_indices=(1, ),
+                         arch=TINY_VIT['arch'], img_size=16, patch_size=4)
+    with pytest.raises(ValueError, match='block 0 attends over'):
+        attention_distance(vit, torch.randn(1, 3, 16, 16))

@@ -84,6 +84,24 @@ def vit_cfg(cfg: Config, own: bool = False) -> dict:
                 out_type='raw')
 
 
+def check_blocks(backbone) -> None:
+    """One line, not a traceback, for a backbone the distance cannot read:
+    no ViT blocks (a ResNet config), or blocks attending in windows."""
+    if not hasattr(backbone, 'layers') or not hasattr(backbone,
+                                                      'patch_embed'):
+        raise SystemExit(
+            f'error: the config\'s backbone ({type(backbone).__name__}) is '
+            f'not a ViT: attention_distance needs one (patch_embed, layers)')
+    n = len(backbone.layers)
+    windowed = sorted(set(range(n)) - set(
+        getattr(backbone, 'global_attn_indices', range(n))))
+    if windowed:
+        raise SystemExit(
+            f'error: --own-backbone: blocks {windowed} attend in windows; '
+            f'the distance needs global attention in every block '
+            f'(model.backbone.global_attn_indices)')
+
+
 def load_images(folder: str, n: int, cfg: Config) -> torch.Tensor:
     """The first ``n`` images of ``folder``, ``(n, 3, H, W)`` normalised."""
     import mmcv
@@ -147,14 +165,7 @@ def main(argv=None):
                                      prefix=args.prefix)
         except ValueError as e:  # a wrong --prefix or another arch
             raise SystemExit(f'error: {e}')
-        windowed = sorted(set(range(len(backbone.layers))) - set(
-            getattr(backbone, 'global_attn_indices', range(len(
-                backbone.layers)))))
-        if windowed:
-            raise SystemExit(
-                f'error: --own-backbone: blocks {windowed} attend in windows;'
-                f' the distance needs global attention in every block '
-                f'(model.backbone.global_attn_indices)')
+        check_blocks(backbone)
         row = result['rows'].setdefault(label, dict(checkpoints=[],
                                                     distance=[]))
         row['checkpoints'].append(ckpt or 'random init')

@@ -38,7 +38,8 @@ def parse_args(argv=None):
                                 description=__doc__.split('\n')[0])
     p.add_argument('config')
     p.add_argument('--scenes', required=True,
-                   help='make_fmnist_scenes.py output (train and val)')
+                   help='make_fmnist_scenes.py output (train and val; '
+                   'test with --test)')
     p.add_argument('--checkpoint', default=None,
                    help='pretraining checkpoint (default: random init)')
     p.add_argument('--iters', type=int, default=200)
@@ -59,6 +60,11 @@ def parse_args(argv=None):
         p.error(f'--scenes {args.scenes}: no annotations/instances_val.json '
                 '(make it with tools/dataset_converters/'
                 'make_fmnist_scenes.py)')
+    if args.test and not osp.isfile(osp.join(args.scenes, 'annotations',
+                                             'instances_test.json')):
+        p.error(f'--test: {args.scenes} has no annotations/'
+                'instances_test.json to score (make_fmnist_scenes.py makes '
+                'it)')
     return args
 
 

@@ -27,6 +27,9 @@ def test_options_are_checked(tmp_path, capsys):
     args = probe.parse_args(['cfg.py', '--scenes', str(tmp_path)])
     assert (args.iters, args.val_scenes, args.seed, args.threads) == (
         200, 200, 0, 1)
+    with pytest.raises(SystemExit):  # scored on test scenes it lacks
+        probe.parse_args(['cfg.py', '--scenes', str(tmp_path), '--test'])
+    assert 'no annotations/instances_test.json' in capsys.readouterr().err
 
 
 def test_probe_trains_and_scores_the_test_scenes(fmnist_root, tmp_path,
