@@ -12,25 +12,23 @@ architecture (``arch``, ``patch_size``, ``img_size``) of CONFIG's backbone, so
 an MAE, SymMIM or MoCo v3 checkpoint of that size all load (``--prefix``
 picks the encoder: ``momentum_encoder.module.backbone.`` for SymMIM's EMA
 one); every tensor must load. Images are the first ``--num-images`` of the
-folder (sorted names), read as colour, normalised with CONFIG's
-``data_preprocessor``; inputs larger than ``img_size`` get the position
-embedding resized, as the downstream configs do. ``--own-backbone`` builds
-CONFIG's own backbone instead (a scene detector's ``ViTDetBackbone``, to read
-a fine-tuned detector; every block must attend globally). Prints a table,
-one row per checkpoint or ``--labels`` name: per layer the mean over heads,
-with the range over heads (one checkpoint) or over the name's checkpoints
-(seeds).
+folder (sorted paths, sub-folders included: ``list_images`` of
+``mmsymmim.visualization.image_folder``, as the other folder tools), read as
+colour, normalised with CONFIG's ``data_preprocessor``; inputs larger than
+``img_size`` get the position embedding resized, as the downstream configs
+do. ``--own-backbone`` builds CONFIG's own backbone instead (a scene
+detector's ``ViTDetBackbone``, to read a fine-tuned detector; every block
+must attend globally). Prints a table, one row per checkpoint or ``--labels``
+name: per layer the mean over heads, with the range over heads (one
+checkpoint) or over the name's checkpoints (seeds).
 """
 import argparse
 import json
-import os
 import os.path as osp
 
 import numpy as np
 import torch
 from mmengine.config import Config
-
-EXTS = ('.png', '.jpg', '.jpeg', '.bmp')
 
 
 def parse_args(argv=None):
@@ -105,12 +103,12 @@ def check_blocks(backbone) -> None:
 def load_images(folder: str, n: int, cfg: Config) -> torch.Tensor:
     """The first ``n`` images of ``folder``, ``(n, 3, H, W)`` normalised."""
     import mmcv
-    names = sorted(f for f in os.listdir(folder)
-                   if f.lower().endswith(EXTS))[:n]
-    if not names:
-        raise SystemExit(f'error: --images: no {"/".join(EXTS)} files in '
-                         f'{folder}')
-    imgs = [mmcv.imread(osp.join(folder, f), 'color') for f in names]
+
+    from mmsymmim.visualization.image_folder import list_images
+    paths = list_images(folder)[:n]
+    if not paths:
+        raise SystemExit(f'error: --images: no image files in {folder}')
+    imgs = [mmcv.imread(f, 'color') for f in paths]
     sizes = {im.shape for im in imgs}
     if len(sizes) > 1:
         raise SystemExit(f'error: --images: the images differ in size '
@@ -139,8 +137,8 @@ def table(result: dict) -> str:
              '|' + '---|' * (layers + 2)]
     for label, row in rows.items():
         d = np.array(row['distance'])  # (checkpoints, layers, heads)
-        spread = d.mean(2) if len(d) > 1 else d[0]  # (n, layers) / (l, h)
-        spread = spread if len(d) > 1 else spread.T
+        # (checkpoints, layers), or one checkpoint's (heads, layers)
+        spread = d.mean(2) if len(d) > 1 else d[0].T
         cells = [f'{d[:, i].mean():.1f} [{spread[:, i].min():.1f}-'
                  f'{spread[:, i].max():.1f}]' for i in range(layers)]
         lines.append(f'| {label} | {len(d)} | ' + ' | '.join(cells) + ' |')
